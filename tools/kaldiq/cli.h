@@ -1,0 +1,26 @@
+// Shared CLI plumbing: every subcommand wraps its body in RunGuarded so that any kaldiq::Error
+// (or other exception) is printed once as "kaldiq <cmd>: error: ..." and turned into exit 1.
+// Options are parsed with CLI11 in Kaldi's style: --name=value, booleans as --flag, --flag=true
+// or --flag=false; --help prints usage with defaults.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace kaldiq::cli {
+
+// Makes a CLI11 app for subcommand `name` with Kaldi-style usage text and a --quiet flag
+// bound to *quiet when given.
+void ConfigureApp(CLI::App& app, const std::string& usage);
+
+// Adds a Kaldi-style boolean option: accepts --name, --name=true|false (also 1/0).
+CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
+                     const std::string& help);
+
+// Parses argv (argv[0] = subcommand) and runs body(); returns the exit code: 0 on success,
+// 1 on any error (printed as "kaldiq <cmd>: error: <message>"), 0 after --help.
+int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,
+               const std::function<int()>& body);
+
+}  // namespace kaldiq::cli

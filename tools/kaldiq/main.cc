@@ -1,0 +1,56 @@
+// kaldiq: one executable, Kaldi-style subcommands. `kaldiq --help` lists them.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+
+namespace kaldiq::cli {
+
+const Command* Commands(int* count) {
+  static const Command kCommands[] = {
+      {"info", RunInfo, "show a model's structure (like nnet3-am-info)"},
+      {"forward", RunForward, "compute network outputs (like nnet3-compute)"},
+      {"copy-feats", RunCopyFeats, "copy/convert feature archives (like copy-feats)"},
+      {"compute-cmvn-stats", RunComputeCmvnStats, "CMVN statistics (like compute-cmvn-stats)"},
+      {"apply-cmvn", RunApplyCmvn, "apply CMVN (like apply-cmvn)"},
+      {"calibrate", RunCalibrate, "collect activation statistics into a quantization plan"},
+      {"quantize", RunQuantize, "write an int8 model from a model and a plan"},
+      {"export", RunExport, "write a Kaldi final.mdl from an int8 model (--dequantized)"},
+      {"decode", RunDecode, "decode log-likelihoods into lattices (like latgen-faster-mapped)"},
+      {"recognize", RunRecognize, "features -> network -> lattices (like nnet3-latgen-faster)"},
+      {"wer", RunWer, "word error rate (like compute-wer)"},
+      {"score", RunScore, "LM-weight x penalty sweep over lattices (like score_kaldi.sh)"},
+      {"lattice-best-path", RunLatticeBestPath, "1-best from lattices (like lattice-best-path)"},
+  };
+  *count = static_cast<int>(sizeof(kCommands) / sizeof(kCommands[0]));
+  return kCommands;
+}
+
+}  // namespace kaldiq::cli
+
+namespace {
+void PrintUsage() {
+  std::printf(
+      "kaldiq: Kaldi acoustic models made small and fast (fp32 and int8), no Kaldi needed.\n\n"
+      "Usage: kaldiq <command> [options] <args...>\n"
+      "       kaldiq <command> --help\n\nCommands:\n");
+  int n = 0;
+  const auto* cmds = kaldiq::cli::Commands(&n);
+  for (int i = 0; i < n; ++i) std::printf("  %-20s %s\n", cmds[i].name, cmds[i].summary);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    PrintUsage();
+    return argc < 2 ? 1 : 0;
+  }
+  int n = 0;
+  const auto* cmds = kaldiq::cli::Commands(&n);
+  for (int i = 0; i < n; ++i) {
+    if (std::string(argv[1]) == cmds[i].name) return cmds[i].run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "kaldiq: error: unknown command '%s' (see kaldiq --help)\n", argv[1]);
+  return 1;
+}
