@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds kaldiq into build/ (or $KQ_BUILD_DIR). Extra args go to cmake configure.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${KQ_BUILD_DIR:-$root/build}
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)"
