@@ -1,5 +1,6 @@
 #include "kaldi/basic_io.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -244,10 +245,7 @@ void WriteIntVector(std::ostream& os, bool binary, const std::vector<int32_t>& v
     os.put(static_cast<char>(sizeof(int32_t)));
     int32_t n = static_cast<int32_t>(v.size());
     os.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    for (int32_t x : v) {
-      os.put(static_cast<char>(sizeof(int32_t)));
-      os.write(reinterpret_cast<const char*>(&x), sizeof(x));
-    }
+    if (n > 0) os.write(reinterpret_cast<const char*>(v.data()), sizeof(int32_t) * v.size());
   } else {
     os << "[ ";
     for (int32_t x : v) os << x << ' ';
@@ -264,11 +262,16 @@ std::vector<int32_t> ReadIntVector(std::istream& is, bool binary) {
     int32_t n;
     is.read(reinterpret_cast<char*>(&n), sizeof(n));
     KQ_CHECK(is.gcount() == 4 && n >= 0, kFormat) << "bad int vector length " << DescribePosition(is);
-    // Each element occupies 5 bytes; refuse sizes that cannot fit a sane stream before allocating.
-    KQ_CHECK(n < (1 << 28), kFormat) << "int vector length " << n << " too large "
-                                     << DescribePosition(is);
-    v.reserve(std::min<int32_t>(n, 1 << 20));
-    for (int32_t i = 0; i < n; ++i) v.push_back(ReadBasicType<int32_t>(is, true));
+    // Read in bounded pieces so a corrupt huge count fails at end of stream, not in the allocator.
+    constexpr int32_t kPiece = 1 << 16;
+    for (int32_t done = 0; done < n;) {
+      int32_t m = std::min(kPiece, n - done);
+      v.resize(static_cast<size_t>(done) + m);
+      is.read(reinterpret_cast<char*>(v.data() + done), sizeof(int32_t) * m);
+      KQ_CHECK(is.gcount() == static_cast<std::streamsize>(sizeof(int32_t) * m), kFormat)
+          << "truncated int vector (declared " << n << " elements) " << DescribePosition(is);
+      done += m;
+    }
     return v;
   }
   SkipWhitespace(is, false);

@@ -53,8 +53,9 @@ double ReadBasicType<double>(std::istream& is, bool binary);
 void WriteBool(std::ostream& os, bool binary, bool value);
 bool ReadBool(std::istream& is, bool binary);
 
-// std::vector<int32>: binary = size byte 4, int32 count, then (size byte, value) pairs;
-// text = "[ 1 2 3 ]\n".
+// Kaldi's WriteIntegerVector/ReadIntegerVector for std::vector<int32>: binary = size byte 4,
+// raw int32 count, then the raw int32 elements (no per-element size bytes); text = "[ 1 2 3 ]\n".
+// (Table holders for alignments use a different, per-element form: see kaldi/holders.h.)
 void WriteIntVector(std::ostream& os, bool binary, const std::vector<int32_t>& v);
 std::vector<int32_t> ReadIntVector(std::istream& is, bool binary);
 

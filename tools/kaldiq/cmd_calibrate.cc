@@ -1,14 +1,124 @@
-// PLACEHOLDER: replaced by the owner of this subcommand.
-#include "commands.h"
+// kaldiq calibrate: runs the fp32 network (folded for int8) over a calibration set with
+// observers on every affine layer's input and writes the quantization plan (text).
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "cli.h"
+#include "commands.h"
+#include "kaldi/nnet3/model_io.h"
+#include "nnet/executor.h"
+#include "quant/calibrate.h"
+#include "quant/plan.h"
+#include "quant_cli.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {
+
+namespace {
+
+struct CalibrateFlags {
+  UtteranceFlags utt;
+  std::string scheme = "best", observer, act_range, weight_quantizer, keep_float;
+  float percentile = 0.0f;
+  int weight_bits = 0;
+  std::string bias_correction;
+  int64_t num_utts = 0;
+  bool quiet = false;
+  std::string model, features, plan;
+};
+
+// Applies the command-line overrides to a preset.
+quant::Scheme MakeScheme(const CalibrateFlags& f) {
+  quant::Scheme s = quant::PresetScheme(f.scheme);
+  if (!f.observer.empty()) s.observer = quant::ParseObserverKind(f.observer);
+  if (f.percentile > 0.0f) s.percentile = f.percentile;
+  if (!f.act_range.empty()) s.act_range = quant::ParseRangeMode(f.act_range);
+  if (!f.weight_quantizer.empty()) s.weight_quantizer = quant::ParseWeightQuantizer(f.weight_quantizer);
+  if (f.weight_bits != 0) {
+    KQ_CHECK(f.weight_bits >= 2 && f.weight_bits <= 8, kInvalidArgument)
+        << "--weight-bits must be in 2..8, got " << f.weight_bits;
+    s.weight.bits = f.weight_bits;
+  }
+  if (!f.bias_correction.empty()) {
+    KQ_CHECK(f.bias_correction == "true" || f.bias_correction == "false", kInvalidArgument)
+        << "--bias-correction must be true or false";
+    s.bias_correction = f.bias_correction == "true";
+  }
+  bool custom = !f.observer.empty() || f.percentile > 0.0f || !f.act_range.empty() ||
+                !f.weight_quantizer.empty() || f.weight_bits != 0 || !f.bias_correction.empty();
+  if (custom) s.name += "+custom";
+  return s;
+}
+
+int Calibrate(const CalibrateFlags& f) {
+  quant::Scheme scheme = MakeScheme(f);
+  kaldi::KaldiModel km = kaldi::ReadKaldiModel(f.model);
+  std::vector<std::string> keep = quant::SplitCommaList(f.keep_float);
+  std::vector<std::string> folds;
+  nnet::Graph graph;
+  try {
+    graph = quant::LowerForInt8(km.nnet, f.model, {}, &folds);
+  } catch (const Error& e) {
+    throw e.WithContext(f.model);
+  }
+  quant::Calibrator calibrator(graph, scheme, keep);
+  nnet::ExecutableNet net = nnet::Prepare(graph);
+  nnet::Executor executor(net, f.utt.opts);
+  executor.SetObserver(calibrator.Hook());
+  int64_t frames = 0;
+  int64_t n = ForEachUtterance(
+      "calibrate", f.features, f.utt, f.num_utts, f.quiet,
+      [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
+          const MatrixF* online) {
+        executor.Compute(feats, iv, online);
+        frames += feats.rows();
+      });
+  quant::Plan plan = calibrator.MakePlan(folds);
+  quant::WritePlan(f.plan, plan);
+  if (!f.quiet) {
+    std::fprintf(stderr,
+                 "kaldiq calibrate: scheme %s, observer %s, %lld utterances (%lld frames); "
+                 "%zu layers (%zu folds) -> %s\n",
+                 scheme.name.c_str(), quant::ToString(scheme.observer).c_str(),
+                 static_cast<long long>(n), static_cast<long long>(frames), plan.layers.size(),
+                 folds.size(), f.plan.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int RunCalibrate(int argc, char** argv) {
   CLI::App app;
-  ConfigureApp(app, "not implemented yet");
-  return RunGuarded("calibrate", app, argc, argv, []() -> int {
-    KQ_THROW(kUnsupported) << "not implemented yet";
-  });
+  ConfigureApp(app,
+               "Collect activation statistics of a model over a calibration set and write a "
+               "quantization plan (text, one block per affine layer).\n"
+               "Usage: kaldiq calibrate [options] <model> <features-rspecifier> <plan-out>\n"
+               " e.g.: kaldiq calibrate --scheme=best --num-utts=30 --frame-subsampling-factor=3 "
+               "final.mdl ark:feats.ark plan.txt");
+  CalibrateFlags f;
+  app.add_option("--scheme", f.scheme,
+                 "Preset: recipe, recipe-fixed, torch-default, torch-default-pc, best")
+      ->capture_default_str();
+  app.add_option("--observer", f.observer,
+                 "Override the activation observer: minmax, moving-average-minmax, percentile, "
+                 "kl, mse");
+  app.add_option("--percentile", f.percentile, "Percentile for --observer=percentile (e.g. 99.99)");
+  app.add_option("--act-range", f.act_range, "Override activation ranges: static, utterance, chunk");
+  app.add_option("--weight-bits", f.weight_bits, "Override the weight bit width (2..8)");
+  app.add_option("--weight-quantizer", f.weight_quantizer, "Override weight ranges: minmax, mse");
+  app.add_option("--bias-correction", f.bias_correction, "Override bias correction: true, false");
+  app.add_option("--keep-float", f.keep_float,
+                 "Comma-separated affine layers to keep in fp32 (e.g. output.affine)");
+  app.add_option("--num-utts", f.num_utts, "Use at most this many utterances (0 = all)")
+      ->capture_default_str();
+  AddUtteranceOptions(app, &f.utt);
+  AddBool(app, "--quiet", &f.quiet, "No progress or summary on stderr");
+  app.add_option("model", f.model, "Kaldi final.mdl or .raw")->required();
+  app.add_option("features-rspecifier", f.features, "Calibration features")->required();
+  app.add_option("plan-out", f.plan, "Output plan (text)")->required();
+  return RunGuarded("calibrate", app, argc, argv, [&]() { return Calibrate(f); });
 }
+
 }  // namespace kaldiq::cli

@@ -1,14 +1,115 @@
-// PLACEHOLDER: replaced by the owner of this subcommand.
-#include "commands.h"
+// kaldiq quantize: model + plan -> int8 model file; prints per-layer weight SQNR, the size
+// against the fp32 model and, with --eval-features, per-layer / output SQNR and argmax
+// agreement of the int8 network against the fp32 one.
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "cli.h"
+#include "commands.h"
+#include "kaldi/nnet3/model_io.h"
+#include "nnet/executor.h"
+#include "quant/calibrate.h"
+#include "quant/compare.h"
+#include "quant/int8_model.h"
+#include "quant/plan.h"
+#include "quant/scheme.h"
+#include "quant_cli.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {
+
+namespace {
+
+struct QuantizeFlags {
+  UtteranceFlags utt;
+  std::string keep_float, eval_features;
+  int64_t num_utts = 0;
+  bool quiet = false;
+  std::string model, plan, output;
+};
+
+int Quantize(const QuantizeFlags& f) {
+  kaldi::KaldiModel km = kaldi::ReadKaldiModel(f.model);
+  quant::Plan plan = quant::ReadPlan(f.plan);
+  nnet::Graph graph;
+  try {
+    graph = quant::LowerForInt8(km.nnet, f.model, {}, nullptr);
+  } catch (const Error& e) {
+    throw e.WithContext(f.model);
+  }
+  std::vector<std::string> keep = quant::SplitCommaList(f.keep_float);
+  quant::CheckKeepFloat(graph, keep);
+  for (const std::string& name : keep) {
+    for (quant::LayerPlan& l : plan.layers)
+      if (l.name == name) l.keep_float = true;
+  }
+  quant::Int8Model model = quant::BuildInt8Model(graph, plan, f.plan);
+  model.has_transition_model = km.has_transition_model;
+  model.trans_model = km.trans_model;
+  model.priors = km.priors;
+  quant::WriteInt8Model(f.output, model);
+
+  // Report: weight SQNR per layer, then the file sizes.
+  std::printf("kaldiq quantize: scheme %s -> %s\n", plan.scheme.name.c_str(), f.output.c_str());
+  for (const std::string& fold : model.folds) std::printf("  fold %s\n", fold.c_str());
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const quant::QuantizedAffine& q = model.layers[i];
+    const nnet::Op& op = graph.ops[model.layer_ops[i]];
+    MatrixF w = quant::DequantizedWeights(q);
+    std::printf("  layer %-28s int8 %5d -> %5d  input scale %.6g zp %d  weight SQNR %6.2f dB\n",
+                q.name.c_str(), q.input_dim, q.output_dim, q.act.scale, q.act.zero_point,
+                quant::SqnrDb(op.weight.data(), w.data(), w.size()));
+  }
+  for (const quant::LayerPlan& l : plan.layers)
+    if (l.keep_float) std::printf("  layer %-28s kept in fp32\n", l.name.c_str());
+  int64_t in_size = quant::FileSize(f.model), out_size = quant::FileSize(f.output);
+  if (in_size > 0 && out_size > 0)
+    std::printf("  size: %lld bytes (fp32 model %lld bytes): %.1f%%\n",
+                static_cast<long long>(out_size), static_cast<long long>(in_size),
+                100.0 * double(out_size) / double(in_size));
+
+  if (!f.eval_features.empty()) {
+    nnet::ExecutableNet ref = nnet::Prepare(graph);
+    nnet::ExecutableNet test = quant::MakeInt8Executable(model);
+    nnet::ComputeOptions opts = f.utt.opts;
+    if (plan.scheme.act_range == quant::RangeMode::kUtterance)
+      opts.frames_per_chunk = 1 << 20;  // one chunk = the whole utterance
+    quant::Comparer cmp(ref, test, opts);
+    ForEachUtterance("quantize", f.eval_features, f.utt, f.num_utts, f.quiet,
+                     [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
+                         const MatrixF* online) { cmp.Add(feats, iv, online); });
+    std::printf("  accuracy vs fp32 on %s:\n", f.eval_features.c_str());
+    cmp.Print(stdout, "  ");
+  }
+  return 0;
+}
+
+}  // namespace
+
 int RunQuantize(int argc, char** argv) {
   CLI::App app;
-  ConfigureApp(app, "not implemented yet");
-  return RunGuarded("quantize", app, argc, argv, []() -> int {
-    KQ_THROW(kUnsupported) << "not implemented yet";
-  });
+  ConfigureApp(app,
+               "Write a kaldiq int8 model (int8 weights, scales, transition model, priors) from "
+               "a Kaldi model and a plan made by `kaldiq calibrate`.\n"
+               "Usage: kaldiq quantize [options] <model> <plan> <int8-model-out>\n"
+               " e.g.: kaldiq quantize --eval-features=ark:dev.ark --frame-subsampling-factor=3 "
+               "final.mdl plan.txt final.int8");
+  QuantizeFlags f;
+  app.add_option("--keep-float", f.keep_float,
+                 "Comma-separated affine layers to keep in fp32 (overrides the plan)");
+  app.add_option("--eval-features", f.eval_features,
+                 "Features to measure int8 vs fp32 accuracy on (per-layer SQNR, output SQNR, "
+                 "argmax agreement)");
+  app.add_option("--num-utts", f.num_utts, "At most this many --eval-features utterances (0 = all)")
+      ->capture_default_str();
+  AddUtteranceOptions(app, &f.utt);
+  AddBool(app, "--quiet", &f.quiet, "No progress on stderr");
+  app.add_option("model", f.model, "Kaldi final.mdl or .raw (the one the plan was made for)")
+      ->required();
+  app.add_option("plan", f.plan, "Plan from kaldiq calibrate")->required();
+  app.add_option("int8-model-out", f.output, "Output int8 model")->required();
+  return RunGuarded("quantize", app, argc, argv, [&]() { return Quantize(f); });
 }
+
 }  // namespace kaldiq::cli

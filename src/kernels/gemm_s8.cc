@@ -1,0 +1,146 @@
+#include "kernels/gemm_s8.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/gemm_s8_backend.h"
+#include "util/error.h"
+
+namespace kaldiq::kernels {
+
+void GemmU8S8S32Ref(int64_t m, int64_t n, int64_t k, const uint8_t* x, int64_t ldx,
+                    const int8_t* w, int64_t ldw, int32_t* acc, int64_t ldacc) {
+  for (int64_t i = 0; i < m; ++i) {
+    const uint8_t* xr = x + i * ldx;
+    for (int64_t j = 0; j < n; ++j) {
+      const int8_t* wr = w + j * ldw;
+      int32_t s = 0;
+      for (int64_t p = 0; p < k; ++p) s += int32_t(xr[p]) * int32_t(wr[p]);
+      acc[i * ldacc + j] = s;
+    }
+  }
+}
+
+namespace {
+template <typename T>
+void RequantInt(int64_t m, int64_t n, const int32_t* acc, int64_t ldacc, const int32_t* col_corr,
+                const int32_t* row_corr, const Requant& rq, T* out, int64_t ldout, int32_t tmin,
+                int32_t tmax) {
+  const float lo = static_cast<float>(std::max(rq.lo, tmin));
+  const float hi = static_cast<float>(std::min(rq.hi, tmax));
+  const float zp = static_cast<float>(rq.out_zero_point);
+  for (int64_t i = 0; i < m; ++i) {
+    const int32_t rc = row_corr ? row_corr[i] : 0;
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t a = acc[i * ldacc + j] + col_corr[j] + rc + (rq.bias ? rq.bias[j] : 0);
+      float v = std::nearbyint(static_cast<float>(a) * rq.scale[j]) + zp;
+      v = std::min(std::max(v, lo), hi);
+      out[i * ldout + j] = static_cast<T>(v);
+    }
+  }
+}
+}  // namespace
+
+void RequantizeRows(int64_t m, int64_t n, const int32_t* acc, int64_t ldacc,
+                    const int32_t* col_corr, const int32_t* row_corr, const Requant& rq,
+                    void* out, int64_t ldout) {
+  switch (rq.output) {
+    case Requant::Output::kS32: {
+      auto* o = static_cast<int32_t*>(out);
+      for (int64_t i = 0; i < m; ++i) {
+        const int32_t rc = row_corr ? row_corr[i] : 0;
+        for (int64_t j = 0; j < n; ++j)
+          o[i * ldout + j] = acc[i * ldacc + j] + col_corr[j] + rc + (rq.bias ? rq.bias[j] : 0);
+      }
+      return;
+    }
+    case Requant::Output::kF32: {
+      auto* o = static_cast<float*>(out);
+      for (int64_t i = 0; i < m; ++i) {
+        const int32_t rc = row_corr ? row_corr[i] : 0;
+        float* orow = o + i * ldout;
+        const int32_t* arow = acc + i * ldacc;
+        for (int64_t j = 0; j < n; ++j) {
+          int32_t a = arow[j] + col_corr[j] + rc + (rq.bias ? rq.bias[j] : 0);
+          float v = static_cast<float>(a) * rq.scale[j];
+          orow[j] = rq.relu ? std::max(v, 0.0f) : v;
+        }
+      }
+      return;
+    }
+    case Requant::Output::kU8:
+      RequantInt(m, n, acc, ldacc, col_corr, row_corr, rq, static_cast<uint8_t*>(out), ldout, 0,
+                 255);
+      return;
+    case Requant::Output::kS8:
+      RequantInt(m, n, acc, ldacc, col_corr, row_corr, rq, static_cast<int8_t*>(out), ldout, -128,
+                 127);
+      return;
+  }
+}
+
+Int8Gemm::Int8Gemm(int64_t n, int64_t k, const int8_t* w, int64_t ldw, int32_t w_zero_point,
+                   Int8Backend backend)
+    : n_(n), k_(k), w_zero_point_(w_zero_point) {
+  KQ_CHECK(n > 0 && k > 0 && ldw >= k, kInvalidArgument)
+      << "Int8Gemm: bad shape n=" << n << " k=" << k << " ldw=" << ldw;
+  w_.resize(static_cast<size_t>(n * k));
+  w_row_sums_.assign(static_cast<size_t>(n), 0);
+  int32_t max_abs = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t p = 0; p < k; ++p) {
+      int8_t v = w[j * ldw + p];
+      w_[j * k + p] = v;
+      w_row_sums_[j] += v;
+      max_abs = std::max(max_abs, std::abs(int32_t(v)));
+    }
+  }
+  bool want_fast = backend == Int8Backend::kDnnl ||
+                   (backend == Int8Backend::kAuto && max_abs <= FastPathMaxAbsWeight());
+  if (want_fast) fast_ = CreateFastGemm(n_, k_, w_.data());
+  KQ_CHECK(fast_ || backend != Int8Backend::kDnnl, kUnsupported)
+      << "Int8Gemm: the oneDNN backend is not available in this build";
+}
+
+Int8Gemm::~Int8Gemm() = default;
+
+void Int8Gemm::Compute(int64_t m, const uint8_t* x, int64_t ldx, int32_t x_zero_point,
+                       const Requant& rq, void* out, int64_t ldout) const {
+  if (m <= 0) return;
+  KQ_CHECK(rq.output == Requant::Output::kS32 || rq.scale != nullptr, kInvalidArgument)
+      << "Int8Gemm: requantization needs per-column scales";
+  // Zero-point corrections: Σ(x − zx)(w − zw) = Σxw − zx·Σw − zw·Σx + k·zx·zw.
+  std::vector<int32_t> col_corr(static_cast<size_t>(n_));
+  for (int64_t j = 0; j < n_; ++j)
+    col_corr[j] = -x_zero_point * w_row_sums_[j] +
+                  static_cast<int32_t>(k_) * x_zero_point * w_zero_point_;
+  // Rows are processed in blocks so that the int32 accumulators stay in cache before the
+  // epilogue reads them.
+  const int64_t kBlock = 128;
+  std::vector<int32_t> acc(static_cast<size_t>(std::min(m, kBlock) * n_));
+  std::vector<int32_t> row_corr;
+  size_t out_elem = rq.output == Requant::Output::kU8 || rq.output == Requant::Output::kS8 ? 1 : 4;
+  for (int64_t r0 = 0; r0 < m; r0 += kBlock) {
+    const int64_t rows = std::min(kBlock, m - r0);
+    const uint8_t* xb = x + r0 * ldx;
+    if (fast_) {
+      RunFastGemm(*fast_, rows, xb, ldx, acc.data());
+    } else {
+      GemmU8S8S32Ref(rows, n_, k_, xb, ldx, w_.data(), k_, acc.data(), n_);
+    }
+    const int32_t* rc = nullptr;
+    if (w_zero_point_ != 0) {
+      row_corr.assign(static_cast<size_t>(rows), 0);
+      for (int64_t i = 0; i < rows; ++i) {
+        int32_t s = 0;
+        for (int64_t p = 0; p < k_; ++p) s += xb[i * ldx + p];
+        row_corr[i] = -w_zero_point_ * s;
+      }
+      rc = row_corr.data();
+    }
+    void* ob = static_cast<char*>(out) + static_cast<size_t>(r0 * ldout) * out_elem;
+    RequantizeRows(rows, n_, acc.data(), n_, col_corr.data(), rc, rq, ob, ldout);
+  }
+}
+
+}  // namespace kaldiq::kernels

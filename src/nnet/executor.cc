@@ -1,0 +1,223 @@
+#include "nnet/executor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "nnet/ops.h"
+#include "nnet/planner.h"
+#include "util/error.h"
+
+namespace kaldiq::nnet {
+
+ExecutableNet Prepare(Graph graph, KernelChoice kernels) {
+  ValidateGraph(graph);
+  ExecutableNet net;
+  net.graph = std::move(graph);
+  net.kernels.resize(net.graph.ops.size());
+  for (size_t i = 0; i < net.graph.ops.size(); ++i) {
+    const Op& op = net.graph.ops[i];
+    if (op.type != OpType::kAffine) continue;
+    net.kernels[i] = kernels == KernelChoice::kFast ? MakeF32LinearKernel(op)
+                                                    : MakeRefLinearKernel(op);
+  }
+  ComputeContext(net.graph, &net.left_context, &net.right_context);
+  return net;
+}
+
+Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts) : net_(net), opts_(opts) {
+  KQ_CHECK(opts_.frame_subsampling_factor >= 1 && opts_.frames_per_chunk >= 1, kInvalidArgument)
+      << "--frame-subsampling-factor and --frames-per-chunk must be > 0";
+  KQ_CHECK(opts_.extra_left_context >= 0 && opts_.extra_right_context >= 0, kInvalidArgument)
+      << "--extra-left-context and --extra-right-context must be >= 0";
+  // Kaldi (NnetDecodableBase::CheckAndFixConfigs) rounds frames-per-chunk UP to a multiple of
+  // the subsampling factor.
+  int32_t f = opts_.frame_subsampling_factor;
+  opts_.frames_per_chunk = f * ((opts_.frames_per_chunk + f - 1) / f);
+  values_.resize(net_.graph.ops.size());
+  scratch_.resize(net_.graph.ops.size());
+  if (opts_.use_priors) {
+    KQ_CHECK(!net_.priors.empty(), kInvalidArgument)
+        << "--use-priors given but the model has no priors (a raw nnet or an AM without priors)";
+    KQ_CHECK(static_cast<int32_t>(net_.priors.size()) == net_.graph.OutputDim(), kFormat)
+        << "the model has " << net_.priors.size() << " priors but " << net_.graph.OutputDim()
+        << " outputs";
+    for (float p : net_.priors) log_priors_.push_back(std::log(p));
+  }
+}
+
+Executor::~Executor() = default;
+
+const ChunkPlan& Executor::GetPlan(int32_t num_subsampled_frames, int32_t first_input_rel,
+                                        int32_t last_input_rel) {
+  std::vector<int32_t> key = {num_subsampled_frames, first_input_rel, last_input_rel};
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return *it->second;
+  auto plan = std::make_unique<ChunkPlan>();
+  BuildChunkPlan(net_.graph, num_subsampled_frames, opts_.frame_subsampling_factor,
+                 first_input_rel, last_input_rel, plan.get());
+  const ChunkPlan& ref = *plan;
+  plans_.emplace(std::move(key), std::move(plan));
+  return ref;
+}
+
+MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivector,
+                          const MatrixF* online_ivectors) {
+  const Graph& g = net_.graph;
+  const int32_t input_dim = g.InputDim("input");
+  const int32_t ivector_dim = g.InputDim("ivector");
+  KQ_CHECK(feats.rows() > 0, kInvalidArgument) << "zero-length utterance";
+  KQ_CHECK(feats.cols() == input_dim, kInvalidArgument)
+      << "the network expects 'input' features of dimension " << input_dim
+      << " but the features have dimension " << feats.cols();
+  for (int64_t i = 0; i < feats.size(); ++i) {
+    if (!std::isfinite(feats.data()[i])) {
+      KQ_THROW(kInvalidArgument) << "features contain " << feats.data()[i] << " at frame "
+                                 << i / feats.cols() << ", column " << i % feats.cols();
+    }
+  }
+  KQ_CHECK(!(ivector && online_ivectors), kInvalidArgument)
+      << "both an utterance i-vector and online i-vectors were given";
+  int32_t given_ivector_dim = ivector ? static_cast<int32_t>(ivector->size())
+                              : online_ivectors ? static_cast<int32_t>(online_ivectors->cols())
+                                                : 0;
+  KQ_CHECK(given_ivector_dim == ivector_dim, kInvalidArgument)
+      << "the network expects 'ivector' features of dimension " << ivector_dim
+      << " but " << (given_ivector_dim == 0 ? "no i-vectors were" : "i-vectors of dimension ")
+      << (given_ivector_dim == 0 ? std::string() : std::to_string(given_ivector_dim) + " were")
+      << " given";
+  if (online_ivectors) {
+    KQ_CHECK(opts_.online_ivector_period > 0, kInvalidArgument)
+        << "online i-vectors need --online-ivector-period > 0";
+    KQ_CHECK(online_ivectors->rows() > 0, kInvalidArgument) << "empty online i-vector matrix";
+  }
+  auto check_finite = [](const float* v, int64_t n, const char* what) {
+    for (int64_t i = 0; i < n; ++i)
+      KQ_CHECK(std::isfinite(v[i]), kInvalidArgument) << what << " contain " << v[i];
+  };
+  if (ivector) check_finite(ivector->data(), ivector->size(), "the i-vector's values");
+  if (online_ivectors)
+    check_finite(online_ivectors->data(), online_ivectors->size(), "online i-vectors");
+
+  const int32_t num_frames = static_cast<int32_t>(feats.rows());
+  const int32_t f = opts_.frame_subsampling_factor;
+  const int32_t num_sub = (num_frames + f - 1) / f;
+  const int32_t sub_per_chunk = opts_.frames_per_chunk / f;
+  MatrixF out(num_sub, g.OutputDim());
+  for (int32_t start = 0; start < num_sub; start += sub_per_chunk) {
+    int32_t n = std::min(sub_per_chunk, num_sub - start);
+    int32_t last = start + n - 1;
+    int32_t first_output_frame = start * f, last_output_frame = last * f;
+    int32_t extra_left = opts_.extra_left_context, extra_right = opts_.extra_right_context;
+    if (first_output_frame == 0 && opts_.extra_left_context_initial >= 0)
+      extra_left = opts_.extra_left_context_initial;
+    if (last == num_sub - 1 && opts_.extra_right_context_final >= 0)
+      extra_right = opts_.extra_right_context_final;
+    int32_t first_in_rel = -(net_.left_context + extra_left);
+    int32_t last_in_rel = last_output_frame - first_output_frame + net_.right_context + extra_right;
+
+    const float* chunk_ivector = nullptr;
+    if (ivector) {
+      chunk_ivector = ivector->data();
+    } else if (online_ivectors) {
+      // DecodableNnetSimple::GetCurrentIvector: the row current at the middle of the chunk.
+      int32_t frame_to_search = first_output_frame + (last_output_frame - first_output_frame) / 2;
+      int32_t row = frame_to_search / opts_.online_ivector_period;
+      int32_t rows = static_cast<int32_t>(online_ivectors->rows());
+      if (row >= rows) {
+        int32_t margin = row - (rows - 1);
+        KQ_CHECK(margin * opts_.online_ivector_period <= 50, kInvalidArgument)
+            << "could not get an i-vector for frame " << frame_to_search
+            << ", online i-vectors only available till frame " << rows
+            << " * ivector-period=" << opts_.online_ivector_period
+            << " (mismatched --online-ivector-period?)";
+        row = rows - 1;
+      }
+      chunk_ivector = online_ivectors->Row(row);
+    }
+    const ChunkPlan& plan = GetPlan(n, first_in_rel, last_in_rel);
+    RunChunk(plan, feats, first_output_frame, chunk_ivector, &out, start);
+  }
+  if (!log_priors_.empty()) {
+    for (int64_t r = 0; r < out.rows(); ++r) {
+      float* row = out.Row(r);
+      for (int64_t c = 0; c < out.cols(); ++c) row[c] -= log_priors_[c];
+    }
+  }
+  if (opts_.apply_exp) {
+    for (int64_t i = 0; i < out.size(); ++i) out.data()[i] = std::exp(out.data()[i]);
+  }
+  return out;
+}
+
+void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
+                        MatrixF* out, int32_t out_row) {
+  const Graph& g = net_.graph;
+  std::vector<RowView>& views = views_;
+  views.assign(g.ops.size(), RowView());
+  auto ensure = [](MatrixF* m, int64_t rows, int64_t cols) {
+    if (m->cols() != cols || m->rows() < rows) m->Resize(std::max<int64_t>(rows, 1), cols);
+  };
+  const int32_t num_frames = static_cast<int32_t>(feats.rows());
+  for (int32_t i : plan.order) {
+    const Op& op = g.ops[i];
+    const OpPlan& op_plan = plan.ops[i];
+    const int64_t rows = static_cast<int64_t>(op_plan.times.size());
+    if (op.type == OpType::kInput) {
+      ensure(&values_[i], rows, op.output_dim);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* src;
+        if (op.name == "input") {
+          int32_t t = t0 + op_plan.times[r];
+          src = feats.Row(std::clamp(t, 0, num_frames - 1));
+        } else {
+          KQ_CHECK(ivector != nullptr, kInvalidArgument) << "no i-vector for input " << op.name;
+          src = ivector;
+        }
+        std::memcpy(values_[i].Row(r), src, sizeof(float) * op.output_dim);
+      }
+      views[i] = RowView{values_[i].data(), op.output_dim};
+      continue;
+    }
+    // The op's input rows: an alias of an earlier op's rows, or gathered into scratch.
+    RowView in;
+    if (op_plan.alias_op >= 0) {
+      const RowView& src = views[op_plan.alias_op];
+      in = RowView{src.data + op_plan.alias_row * src.stride, src.stride};
+    } else {
+      ensure(&scratch_[i], rows, op.input_dim);
+      Gather(op_plan, views, rows, op.input_dim, scratch_[i].data());
+      in = RowView{scratch_[i].data(), op.input_dim};
+    }
+    if (op.type == OpType::kOutput) {
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(out->Row(out_row + r), in.data + r * in.stride, sizeof(float) * op.output_dim);
+      continue;
+    }
+    if (op.type == OpType::kCopy) {
+      views[i] = in;
+    } else if (op.type == OpType::kDimRange) {
+      views[i] = RowView{in.data + op.ints[0], in.stride};
+    } else {
+      ensure(&values_[i], rows, op.output_dim);
+      float* y = values_[i].data();
+      if (op.type == OpType::kAffine) {
+        net_.kernels[i]->Forward(in.data, rows, in.stride, y, op.output_dim);
+      } else {
+        RunElementwiseOp(op, in.data, in.stride, rows, y, op.output_dim);
+      }
+      views[i] = RowView{y, op.output_dim};
+    }
+    if (observer_) {
+      ActivationView vin{in.data, rows, op.input_dim, in.stride, op_plan.times.data()};
+      ActivationView vout{views[i].data, rows, op.output_dim, views[i].stride,
+                          op_plan.times.data()};
+      observer_(op, vin, vout);
+    }
+  }
+}
+
+}  // namespace kaldiq::nnet

@@ -1,0 +1,153 @@
+#include "nnet/graph.h"
+
+#include <string>
+
+#include "util/error.h"
+
+namespace kaldiq::nnet {
+
+const char* OpTypeName(OpType type) {
+  switch (type) {
+    case OpType::kInput: return "Input";
+    case OpType::kOutput: return "Output";
+    case OpType::kCopy: return "Copy";
+    case OpType::kDimRange: return "DimRange";
+    case OpType::kAffine: return "Affine";
+    case OpType::kRelu: return "Relu";
+    case OpType::kScaleOffset: return "ScaleOffset";
+    case OpType::kNormalize: return "Normalize";
+    case OpType::kSigmoid: return "Sigmoid";
+    case OpType::kTanh: return "Tanh";
+    case OpType::kSoftmax: return "Softmax";
+    case OpType::kLogSoftmax: return "LogSoftmax";
+    case OpType::kElementwiseProduct: return "ElementwiseProduct";
+    case OpType::kSumGroup: return "SumGroup";
+    case OpType::kPermute: return "Permute";
+  }
+  return "?";
+}
+
+int32_t Graph::Find(const std::string& name) const {
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (ops[i].name == name) return static_cast<int32_t>(i);
+  return -1;
+}
+
+int32_t Graph::InputDim(const std::string& name) const {
+  int32_t i = Find(name);
+  if (i < 0 || ops[i].type != OpType::kInput) return 0;
+  return ops[i].output_dim;
+}
+
+int32_t ExprDim(const Graph& graph, const DescExpr& expr) {
+  using K = DescExpr::Kind;
+  switch (expr.kind) {
+    case K::kNode:
+      KQ_CHECK(expr.node >= 0 && expr.node < static_cast<int32_t>(graph.ops.size()), kInternal)
+          << "descriptor names op " << expr.node << " of " << graph.ops.size();
+      return graph.ops[expr.node].output_dim;
+    case K::kConst:
+      return expr.dim;
+    default:
+      break;
+  }
+  KQ_CHECK(!expr.children.empty(), kInternal) << "descriptor expression without operands";
+  int32_t dim = ExprDim(graph, expr.children[0]);
+  for (size_t i = 1; i < expr.children.size(); ++i) {
+    int32_t d = ExprDim(graph, expr.children[i]);
+    KQ_CHECK(d == dim, kFormat) << "descriptor operands have different dimensions (" << dim
+                                << " vs " << d << ")";
+  }
+  return dim;
+}
+
+int32_t DescriptorDim(const Graph& graph, const Descriptor& desc) {
+  int32_t dim = 0;
+  for (const DescExpr& part : desc.parts) dim += ExprDim(graph, part);
+  return dim;
+}
+
+namespace {
+void CheckExprOrder(const DescExpr& expr, int32_t op_index) {
+  if (expr.kind == DescExpr::Kind::kNode) {
+    KQ_CHECK(expr.node >= 0 && expr.node < op_index, kFormat)
+        << "descriptor refers to a later op (the graph must be acyclic and ordered)";
+  }
+  if (expr.kind == DescExpr::Kind::kRound) {
+    KQ_CHECK(expr.value > 0, kFormat) << "Round() with modulus " << expr.value;
+  }
+  for (const DescExpr& c : expr.children) CheckExprOrder(c, op_index);
+}
+}  // namespace
+
+void ValidateGraph(const Graph& graph) {
+  for (size_t i = 0; i < graph.ops.size(); ++i) {
+    const Op& op = graph.ops[i];
+    try {
+      KQ_CHECK(graph.Find(op.name) == static_cast<int32_t>(i), kFormat) << "duplicate op name";
+      if (op.type == OpType::kInput) {
+        KQ_CHECK(op.input.parts.empty() && op.output_dim > 0, kFormat) << "bad input op";
+        continue;
+      }
+      KQ_CHECK(!op.input.parts.empty(), kFormat) << "op has no input";
+      for (const DescExpr& p : op.input.parts) CheckExprOrder(p, static_cast<int32_t>(i));
+      int32_t in_dim = DescriptorDim(graph, op.input);
+      KQ_CHECK(in_dim == op.input_dim, kFormat)
+          << "input dimension " << in_dim << " does not match the component's " << op.input_dim;
+      switch (op.type) {
+        case OpType::kAffine:
+          KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kFormat)
+              << "weight is " << op.weight.rows() << "x" << op.weight.cols();
+          KQ_CHECK(op.bias.empty() || static_cast<int32_t>(op.bias.size()) == op.output_dim,
+                   kFormat) << "bias has " << op.bias.size() << " entries";
+          break;
+        case OpType::kScaleOffset:
+          KQ_CHECK(op.output_dim == op.input_dim, kFormat) << "dimension changes";
+          KQ_CHECK(op.scale.empty() || static_cast<int32_t>(op.scale.size()) == op.input_dim,
+                   kFormat) << "scale has " << op.scale.size() << " entries";
+          KQ_CHECK(op.offset.empty() || static_cast<int32_t>(op.offset.size()) == op.input_dim,
+                   kFormat) << "offset has " << op.offset.size() << " entries";
+          break;
+        case OpType::kDimRange:
+          KQ_CHECK(op.ints.size() == 1 && op.ints[0] >= 0 &&
+                       op.ints[0] + op.output_dim <= op.input_dim, kFormat)
+              << "dim-range outside the input";
+          break;
+        case OpType::kSumGroup: {
+          int64_t total = 0;
+          for (int32_t s : op.ints) {
+            KQ_CHECK(s > 0, kFormat) << "empty group";
+            total += s;
+          }
+          KQ_CHECK(total == op.input_dim &&
+                       static_cast<int32_t>(op.ints.size()) == op.output_dim, kFormat)
+              << "group sizes do not match the dimensions";
+          break;
+        }
+        case OpType::kPermute:
+          KQ_CHECK(static_cast<int32_t>(op.ints.size()) == op.output_dim &&
+                       op.output_dim == op.input_dim, kFormat) << "bad column map";
+          for (int32_t c : op.ints)
+            KQ_CHECK(c >= 0 && c < op.input_dim, kFormat) << "column map entry " << c;
+          break;
+        case OpType::kElementwiseProduct:
+          KQ_CHECK(op.output_dim > 0 && op.input_dim % op.output_dim == 0 &&
+                       op.input_dim >= op.output_dim, kFormat)
+              << "input dim must be a multiple of the output dim";
+          break;
+        case OpType::kNormalize:
+          KQ_CHECK(op.output_dim == op.input_dim + (op.add_log_stddev ? 1 : 0), kFormat)
+              << "bad dimensions";
+          break;
+        default:
+          KQ_CHECK(op.output_dim == op.input_dim, kFormat) << "dimension changes";
+      }
+    } catch (const Error& e) {
+      throw e.WithContext("op '" + op.name + "' (" + op.component + ")");
+    }
+  }
+  KQ_CHECK(graph.output >= 0 && graph.output < static_cast<int32_t>(graph.ops.size()), kFormat)
+      << "network has no output node named 'output'";
+}
+
+}  // namespace kaldiq::nnet

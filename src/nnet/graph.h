@@ -1,0 +1,111 @@
+// The lowered graph IR: plain data that the executor runs and that quantization (H6) can
+// inspect, serialize and re-target. Produced from a Kaldi nnet3 Nnet by lower.h; knows nothing
+// of Kaldi's file formats.
+//
+// Time is the row dimension. Every op computes rows for a set of time indices t chosen by the
+// executor's planner; an op's input is a Descriptor evaluated at each of those t, which names
+// earlier ops at (possibly) other times (Kaldi's Offset/ReplaceIndex/Round/Switch semantics).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/matrix.h"
+
+namespace kaldiq::nnet {
+
+// One expression of a descriptor, evaluated at an output time t to one row of `Dim()` values.
+struct DescExpr {
+  enum class Kind {
+    kNode,       // row t of op `node`
+    kOffset,     // children[0] evaluated at t + value
+    kReplaceT,   // children[0] evaluated at t = value (ReplaceIndex(x, t, value))
+    kRound,      // children[0] evaluated at floor(t / value) * value
+    kSwitch,     // children[t mod children.size()] evaluated at t
+    kScale,      // scale * children[0]
+    kSum,        // children[0] + children[1]
+    kConst,      // `dim` columns, all equal to `scale`
+    kIfDefined,  // children[0] if it can be computed at t, else zeros
+    kFailover,   // children[0] if it can be computed at t, else children[1]
+  };
+  Kind kind = Kind::kNode;
+  int32_t node = -1;  // kNode: index into Graph::ops (always an earlier op)
+  int32_t value = 0;  // kOffset / kReplaceT / kRound
+  float scale = 1.0f;  // kScale / kConst
+  int32_t dim = 0;     // kConst
+  std::vector<DescExpr> children;
+};
+
+// Kaldi's Append(...): the parts' rows are concatenated column-wise, in order.
+struct Descriptor {
+  std::vector<DescExpr> parts;
+};
+
+enum class OpType {
+  kInput,               // network input ("input", "ivector"); no descriptor
+  kOutput,              // network output: the descriptor's value
+  kCopy,                // identity: NoOp, Dropout, GeneralDropout, SpecAugmentTimeMask (test mode)
+  kDimRange,            // columns [ints[0], ints[0] + output_dim) of the input
+  kAffine,              // y = x Wᵀ + b (Affine, NaturalGradientAffine, FixedAffine, Linear, Tdnn)
+  kRelu,                // max(x, 0)
+  kScaleOffset,         // y = x ∘ scale + offset (BatchNorm test mode, ScaleAndOffset, PerElement*,
+                        // FixedScale, FixedBias); scale/offset have input_dim entries, empty = 1 / 0
+  kNormalize,           // Kaldi NormalizeComponent (target_rms, add_log_stddev)
+  kSigmoid,
+  kTanh,
+  kSoftmax,             // with Kaldi's output floor 1e-20
+  kLogSoftmax,
+  kElementwiseProduct,  // y[i] = prod_k x[i + k * output_dim]
+  kSumGroup,            // y[g] = sum of the ints[g] consecutive inputs of group g
+  kPermute,             // y[i] = x[ints[i]]
+};
+
+const char* OpTypeName(OpType type);
+
+struct Op {
+  std::string name;       // Kaldi node name (unique in the graph)
+  std::string component;  // Kaldi component name and type, for messages ("tdnn1.affine (Tdnn)")
+  OpType type = OpType::kCopy;
+  Descriptor input;       // empty for kInput
+  int32_t input_dim = 0;  // = the descriptor's dimension
+  int32_t output_dim = 0;
+
+  // kAffine: weight is output_dim × input_dim (Kaldi's layout, one row per output unit);
+  // bias has output_dim entries or is empty. relu_after: a ReLU is fused into the op (set by
+  // the optimizer pass in lower.h when the only consumer of the affine op was a kRelu).
+  MatrixF weight;
+  std::vector<float> bias;
+  bool relu_after = false;
+  // kScaleOffset: per-column scale and offset (either may be empty = identity).
+  std::vector<float> scale;
+  std::vector<float> offset;
+  // kSumGroup sizes, kPermute column map, kDimRange {first column}.
+  std::vector<int32_t> ints;
+  // kNormalize.
+  float target_rms = 1.0f;
+  bool add_log_stddev = false;
+};
+
+struct Graph {
+  // Topological order: a descriptor only names ops with a smaller index.
+  std::vector<Op> ops;
+  // Index of the op "output" (the only output evaluated by forward); -1 if none.
+  int32_t output = -1;
+
+  // Index of the op with this name, or -1.
+  int32_t Find(const std::string& name) const;
+  // Dimension of an input op ("input", "ivector"), 0 if the graph has no such input.
+  int32_t InputDim(const std::string& name) const;
+  int32_t OutputDim() const { return output < 0 ? 0 : ops[output].output_dim; }
+};
+
+// Dimension of one descriptor expression / of a whole descriptor, given the ops' output dims.
+int32_t ExprDim(const Graph& graph, const DescExpr& expr);
+int32_t DescriptorDim(const Graph& graph, const Descriptor& desc);
+
+// Checks the structural invariants above (topological order, dims, weight shapes); throws
+// kaldiq::Error naming the op on violation.
+void ValidateGraph(const Graph& graph);
+
+}  // namespace kaldiq::nnet

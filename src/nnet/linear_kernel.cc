@@ -1,0 +1,90 @@
+#include "nnet/linear_kernel.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels/gemm_f32.h"
+#include "util/error.h"
+
+namespace kaldiq::nnet {
+
+namespace {
+
+// Adds the bias and applies the optional ReLU in one pass over y.
+void Epilogue(const std::vector<float>& bias, bool relu, int64_t rows, int64_t cols, float* y,
+              int64_t ldy) {
+  if (bias.empty() && !relu) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = y + r * ldy;
+    if (!bias.empty()) {
+      const float* b = bias.data();
+      for (int64_t c = 0; c < cols; ++c) row[c] += b[c];
+    }
+    if (relu)
+      for (int64_t c = 0; c < cols; ++c) row[c] = std::max(row[c], 0.0f);
+  }
+}
+
+// fp32 on OpenBLAS with the weights transposed once to K×N.
+class F32LinearKernel : public LinearKernel {
+ public:
+  explicit F32LinearKernel(const Op& op)
+      : in_(op.input_dim), out_(op.output_dim), bias_(op.bias), relu_(op.relu_after),
+        wt_(op.input_dim, op.output_dim) {
+    for (int64_t o = 0; o < out_; ++o)
+      for (int64_t i = 0; i < in_; ++i) wt_(i, o) = op.weight(o, i);
+  }
+  void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    kernels::GemmF32KN(rows, out_, in_, x, ldx, wt_.data(), out_, y, ldy, false);
+    Epilogue(bias_, relu_, rows, out_, y, ldy);
+  }
+  int64_t InputDim() const override { return in_; }
+  int64_t OutputDim() const override { return out_; }
+  std::string Describe() const override { return "fp32 openblas"; }
+
+ private:
+  int64_t in_, out_;
+  std::vector<float> bias_;
+  bool relu_;
+  MatrixF wt_;
+};
+
+class RefLinearKernel : public LinearKernel {
+ public:
+  explicit RefLinearKernel(const Op& op)
+      : in_(op.input_dim), out_(op.output_dim), bias_(op.bias), relu_(op.relu_after),
+        w_(op.weight) {}
+  void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    kernels::GemmF32Ref(rows, out_, in_, x, ldx, w_.data(), in_, y, ldy, false);
+    Epilogue(bias_, relu_, rows, out_, y, ldy);
+  }
+  int64_t InputDim() const override { return in_; }
+  int64_t OutputDim() const override { return out_; }
+  std::string Describe() const override { return "fp32 reference"; }
+
+ private:
+  int64_t in_, out_;
+  std::vector<float> bias_;
+  bool relu_;
+  MatrixF w_;
+};
+
+void CheckAffine(const Op& op) {
+  KQ_CHECK(op.type == OpType::kAffine, kInternal) << "linear kernel for non-affine op " << op.name;
+  KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kInternal)
+      << "weight shape of " << op.name;
+}
+
+}  // namespace
+
+std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op) {
+  CheckAffine(op);
+  return std::make_shared<F32LinearKernel>(op);
+}
+
+std::shared_ptr<const LinearKernel> MakeRefLinearKernel(const Op& op) {
+  CheckAffine(op);
+  return std::make_shared<RefLinearKernel>(op);
+}
+
+}  // namespace kaldiq::nnet

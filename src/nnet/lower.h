@@ -1,0 +1,34 @@
+// Lowering of a Kaldi nnet3 Nnet (kaldi/nnet3/nnet.h) into the graph IR, and the exact
+// inference-time simplifications applied to it.
+#pragma once
+
+#include <string>
+
+#include "kaldi/nnet3/nnet.h"
+#include "nnet/graph.h"
+
+namespace kaldiq::nnet {
+
+struct LowerOptions {
+  // Apply OptimizeForInference (drop unused ops, forward identities, fuse ReLU into the
+  // preceding affine op, fold BatchNorm/ScaleOffset into the following affine ops).
+  bool optimize = true;
+};
+
+// One op per Kaldi node in dependency order (TdnnComponent time offsets become Offset()
+// descriptor parts; a TimeHeightConvolution becomes one affine op over its spliced input).
+// Unsupported component types or descriptors throw kaldiq::Error (kUnsupported) naming the
+// component, its type and `model_name`.
+Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
+                const LowerOptions& options = LowerOptions());
+
+// Inference-time rewrites that keep the output unchanged up to float rounding:
+//  * ops the "output" op does not depend on are dropped (e.g. the xent branch);
+//  * kCopy ops that forward one op unchanged are bypassed;
+//  * a kRelu whose input is an affine op used by nothing else is fused (Op::relu_after);
+//  * a kScaleOffset (test-mode BatchNorm, ScaleAndOffset, ...) whose rows are read only by
+//    affine ops (through Offset/Append) is folded into their weights and biases.
+// The op names of the survivors are Kaldi's node names (a fused affine keeps the affine's).
+void OptimizeForInference(Graph* graph);
+
+}  // namespace kaldiq::nnet

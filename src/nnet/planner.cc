@@ -1,0 +1,268 @@
+#include "nnet/planner.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "util/error.h"
+
+namespace kaldiq::nnet {
+
+namespace {
+
+int32_t FloorDiv(int32_t a, int32_t b) {
+  int32_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int32_t Mod(int32_t a, int32_t b) {
+  int32_t m = a % b;
+  return m < 0 ? m + b : m;
+}
+
+struct Ref {
+  int32_t op;
+  int32_t t;
+  float coef;
+};
+
+// Answers "can op i be computed at time t" given the available inputs, with memoisation.
+class Availability {
+ public:
+  // context_mode: every input time exists, IfDefined inputs are treated as absent and Failover
+  // takes its fallback (so the result is the minimal context Kaldi reports).
+  Availability(const Graph& g, int32_t first_input, int32_t last_input, bool context_mode)
+      : g_(g), first_(first_input), last_(last_input), context_mode_(context_mode),
+        memo_(g.ops.size()) {}
+
+  bool Op(int32_t i, int32_t t) {
+    if (context_mode_) return true;
+    auto it = memo_[i].find(t);
+    if (it != memo_[i].end()) return it->second;
+    const nnet::Op& op = g_.ops[i];
+    bool ok;
+    if (op.type == OpType::kInput) {
+      ok = op.name == "input" ? (t >= first_ && t <= last_) : (op.name == "ivector" && t == 0);
+    } else {
+      ok = true;
+      for (const DescExpr& p : op.input.parts) ok = ok && Expr(p, t);
+    }
+    memo_[i][t] = ok;
+    return ok;
+  }
+
+  bool Expr(const DescExpr& e, int32_t t) {
+    using K = DescExpr::Kind;
+    switch (e.kind) {
+      case K::kNode: return Op(e.node, t);
+      case K::kOffset: return Expr(e.children[0], t + e.value);
+      case K::kReplaceT: return Expr(e.children[0], e.value);
+      case K::kRound: return Expr(e.children[0], FloorDiv(t, e.value) * e.value);
+      case K::kSwitch:
+        return Expr(e.children[Mod(t, static_cast<int32_t>(e.children.size()))], t);
+      case K::kScale: return Expr(e.children[0], t);
+      case K::kSum: return Expr(e.children[0], t) && Expr(e.children[1], t);
+      case K::kConst: return true;
+      case K::kIfDefined: return true;
+      case K::kFailover: return Expr(e.children[0], t) || Expr(e.children[1], t);
+    }
+    return false;
+  }
+
+  // Appends the (op, time, coefficient) references that evaluating e at t reads; adds constant
+  // contributions to *constant.
+  void Collect(const DescExpr& e, int32_t t, float coef, std::vector<Ref>* refs,
+               float* constant) {
+    using K = DescExpr::Kind;
+    switch (e.kind) {
+      case K::kNode: refs->push_back(Ref{e.node, t, coef}); return;
+      case K::kOffset: Collect(e.children[0], t + e.value, coef, refs, constant); return;
+      case K::kReplaceT: Collect(e.children[0], e.value, coef, refs, constant); return;
+      case K::kRound:
+        Collect(e.children[0], FloorDiv(t, e.value) * e.value, coef, refs, constant);
+        return;
+      case K::kSwitch:
+        Collect(e.children[Mod(t, static_cast<int32_t>(e.children.size()))], t, coef, refs,
+                constant);
+        return;
+      case K::kScale: Collect(e.children[0], t, coef * e.scale, refs, constant); return;
+      case K::kSum:
+        Collect(e.children[0], t, coef, refs, constant);
+        Collect(e.children[1], t, coef, refs, constant);
+        return;
+      case K::kConst: *constant += coef * e.scale; return;
+      case K::kIfDefined:
+        if (!context_mode_ && Expr(e.children[0], t)) Collect(e.children[0], t, coef, refs, constant);
+        return;
+      case K::kFailover:
+        if (!context_mode_ && Expr(e.children[0], t))
+          Collect(e.children[0], t, coef, refs, constant);
+        else
+          Collect(e.children[1], t, coef, refs, constant);
+        return;
+    }
+  }
+
+ private:
+  const Graph& g_;
+  int32_t first_, last_;
+  bool context_mode_;
+  std::vector<std::unordered_map<int32_t, bool>> memo_;
+};
+
+// Propagates the needed time sets from the output op down to the inputs.
+std::vector<std::set<int32_t>> NeededTimes(const Graph& g, Availability* avail,
+                                           const std::vector<int32_t>& output_times) {
+  std::vector<std::set<int32_t>> needed(g.ops.size());
+  needed[g.output].insert(output_times.begin(), output_times.end());
+  std::vector<Ref> refs;
+  for (int32_t i = g.output; i >= 0; --i) {
+    const Op& op = g.ops[i];
+    if (op.type == OpType::kInput) continue;
+    for (int32_t t : needed[i]) {
+      for (const DescExpr& p : op.input.parts) {
+        refs.clear();
+        float constant = 0;
+        avail->Collect(p, t, 1.0f, &refs, &constant);
+        for (const Ref& r : refs) needed[r.op].insert(r.t);
+      }
+    }
+  }
+  return needed;
+}
+
+}  // namespace
+
+void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling,
+                    int32_t first_input, int32_t last_input, ChunkPlan* plan) {
+  Availability avail(g, first_input, last_input, false);
+  std::vector<int32_t> output_times;
+  for (int32_t i = 0; i < num_output_rows; ++i) {
+    int32_t t = i * subsampling;
+    KQ_CHECK(avail.Op(g.output, t), kInvalidArgument)
+        << "the network output at relative time " << t
+        << " cannot be computed from the chunk's input frames [" << first_input << ", "
+        << last_input << "] (missing input or i-vector)";
+    output_times.push_back(t);
+  }
+  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, output_times);
+
+  plan->ops.assign(g.ops.size(), OpPlan());
+  plan->order.clear();
+  // Row index of (op, t): times are dense enough that a per-op offset table is simplest.
+  std::vector<int32_t> min_t(g.ops.size(), 0);
+  std::vector<std::vector<int32_t>> row_of(g.ops.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    if (needed[i].empty()) continue;
+    OpPlan& op_plan = plan->ops[i];
+    op_plan.times.assign(needed[i].begin(), needed[i].end());
+    min_t[i] = op_plan.times.front();
+    row_of[i].assign(op_plan.times.back() - min_t[i] + 1, -1);
+    for (size_t r = 0; r < op_plan.times.size(); ++r)
+      row_of[i][op_plan.times[r] - min_t[i]] = static_cast<int32_t>(r);
+    plan->order.push_back(static_cast<int32_t>(i));
+  }
+  auto row = [&](int32_t op, int32_t t) {
+    int32_t k = t - min_t[op];
+    KQ_CHECK(k >= 0 && k < static_cast<int32_t>(row_of[op].size()) && row_of[op][k] >= 0,
+             kInternal) << "planner: time " << t << " of op '" << g.ops[op].name
+                        << "' was not scheduled";
+    return row_of[op][k];
+  };
+
+  std::vector<Ref> refs;
+  for (int32_t i : plan->order) {
+    const Op& op = g.ops[i];
+    if (op.type == OpType::kInput) continue;
+    OpPlan& op_plan = plan->ops[i];
+    int32_t col = 0;
+    for (const DescExpr& p : op.input.parts) {
+      PartProgram prog;
+      prog.col_offset = col;
+      prog.dim = ExprDim(g, p);
+      col += prog.dim;
+      bool simple = true;
+      int32_t src_op = -1;
+      prog.row_begin.push_back(0);
+      for (int32_t t : op_plan.times) {
+        refs.clear();
+        float constant = 0;
+        avail.Collect(p, t, 1.0f, &refs, &constant);
+        for (const Ref& r : refs) prog.terms.push_back({r.op, row(r.op, r.t), r.coef});
+        prog.row_begin.push_back(static_cast<int32_t>(prog.terms.size()));
+        prog.constants.push_back(constant);
+        if (refs.size() != 1 || refs[0].coef != 1.0f || constant != 0.0f ||
+            (src_op >= 0 && refs[0].op != src_op)) {
+          simple = false;
+        } else {
+          src_op = refs[0].op;
+        }
+      }
+      if (simple && src_op >= 0) {
+        prog.src_op = src_op;
+        for (const PartProgram::Term& term : prog.terms) prog.src_rows.push_back(term.src_row);
+        prog.terms.clear();
+        prog.row_begin.clear();
+        prog.constants.clear();
+      }
+      op_plan.parts.push_back(std::move(prog));
+    }
+    // A single part that copies consecutive rows of one op needs no gather at all.
+    if (op_plan.parts.size() == 1 && op_plan.parts[0].src_op >= 0) {
+      const std::vector<int32_t>& rows = op_plan.parts[0].src_rows;
+      bool consecutive = true;
+      for (size_t r = 1; r < rows.size() && consecutive; ++r)
+        consecutive = rows[r] == rows[0] + static_cast<int32_t>(r);
+      if (consecutive) {
+        op_plan.alias_op = op_plan.parts[0].src_op;
+        op_plan.alias_row = rows[0];
+      }
+    }
+  }
+}
+
+void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_context) {
+  *left_context = 0;
+  *right_context = 0;
+  int32_t input = g.Find("input");
+  KQ_CHECK(input >= 0 && g.ops[input].type == OpType::kInput, kFormat)
+      << "network has no input node named 'input'";
+  KQ_CHECK(g.output >= 0, kFormat) << "network has no output node named 'output'";
+  Availability avail(g, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
+                     true);
+  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, {0});
+  KQ_CHECK(!needed[input].empty(), kFormat) << "the output does not depend on 'input'";
+  *left_context = std::max(0, -*needed[input].begin());
+  *right_context = std::max(0, *needed[input].rbegin());
+}
+
+void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
+            float* dst) {
+  for (const PartProgram& p : plan.parts) {
+    const size_t bytes = sizeof(float) * p.dim;
+    if (p.src_op >= 0) {
+      const RowView& v = views[p.src_op];
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(dst + r * dim + p.col_offset, v.data + p.src_rows[r] * v.stride, bytes);
+      continue;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float* out = dst + r * dim + p.col_offset;
+      const float c = p.constants[r];
+      for (int32_t j = 0; j < p.dim; ++j) out[j] = c;
+      for (int32_t k = p.row_begin[r]; k < p.row_begin[r + 1]; ++k) {
+        const PartProgram::Term& term = p.terms[k];
+        const RowView& v = views[term.src_op];
+        const float* src = v.data + static_cast<int64_t>(term.src_row) * v.stride;
+        const float coef = term.coef;
+        for (int32_t j = 0; j < p.dim; ++j) out[j] += coef * src[j];
+      }
+    }
+  }
+}
+
+}  // namespace kaldiq::nnet

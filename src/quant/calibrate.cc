@@ -1,0 +1,109 @@
+#include "quant/calibrate.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "nnet/lower.h"
+#include "quant/fold.h"
+#include "util/error.h"
+
+namespace kaldiq::quant {
+
+std::vector<std::string> SplitCommaList(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream is(s);
+  std::string item;
+  while (std::getline(is, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
+                         const std::vector<std::string>& keep_float,
+                         std::vector<std::string>* folds) {
+  nnet::Graph g = nnet::LowerNnet(nnet, model_name);
+  std::vector<std::string> log = FoldForInt8(&g, keep_float);
+  if (folds) *folds = std::move(log);
+  return g;
+}
+
+void CheckKeepFloat(const nnet::Graph& graph, const std::vector<std::string>& keep_float) {
+  for (const std::string& name : keep_float) {
+    int32_t i = graph.Find(name);
+    if (i >= 0 && graph.ops[i].type == nnet::OpType::kAffine) continue;
+    std::string known;
+    for (const nnet::Op& op : graph.ops)
+      if (op.type == nnet::OpType::kAffine) known += (known.empty() ? "" : ", ") + op.name;
+    KQ_THROW(kInvalidArgument) << "--keep-float: '" << name
+                               << "' is not an affine layer of the model (layers: " << known
+                               << ")";
+  }
+}
+
+Calibrator::Calibrator(const nnet::Graph& graph, const Scheme& scheme,
+                       const std::vector<std::string>& keep_float)
+    : graph_(graph), scheme_(scheme), keep_float_(keep_float) {
+  CheckKeepFloat(graph, keep_float);
+  for (const nnet::Op& op : graph.ops) {
+    if (op.type != nnet::OpType::kAffine) continue;
+    if (std::find(keep_float.begin(), keep_float.end(), op.name) != keep_float.end()) continue;
+    observers_.emplace(op.name, Observer(op.input_dim));
+  }
+}
+
+nnet::ActivationObserver Calibrator::Hook() {
+  return [this](const nnet::Op& op, const nnet::ActivationView& in, const nnet::ActivationView&) {
+    if (op.type != nnet::OpType::kAffine) return;
+    auto it = observers_.find(op.name);
+    if (it == observers_.end()) return;
+    it->second.Update(in.data, in.rows, in.cols, in.stride);
+  };
+}
+
+Plan Calibrator::MakePlan(const std::vector<std::string>& folds) const {
+  Plan plan;
+  plan.scheme = scheme_;
+  plan.folds = folds;
+  for (const nnet::Op& op : graph_.ops) {
+    if (op.type != nnet::OpType::kAffine) continue;
+    LayerPlan l;
+    l.name = op.name;
+    l.input_dim = op.input_dim;
+    l.output_dim = op.output_dim;
+    auto it = observers_.find(op.name);
+    if (it == observers_.end()) {
+      l.keep_float = true;
+      plan.layers.push_back(std::move(l));
+      continue;
+    }
+    const Observer& ob = it->second;
+    KQ_CHECK(ob.count() > 0, kInvalidArgument)
+        << "calibration saw no input for layer '" << op.name << "'";
+    auto range = ob.Range(scheme_.observer, scheme_.act, scheme_.percentile);
+    l.act_min = range.first;
+    l.act_max = range.second;
+    l.act = ChooseQParams(range.first, range.second, scheme_.act);
+    std::vector<QParams> wq =
+        ChooseWeightQParams(op.weight.data(), op.output_dim, op.input_dim, op.input_dim,
+                            scheme_.weight, scheme_.weight_per_channel, scheme_.weight_quantizer);
+    l.weight_zero_point = wq[0].zero_point;
+    for (const QParams& p : wq) l.weight_scales.push_back(p.scale);
+    if (scheme_.bias_correction) {
+      // E[ŷ − y] = (Ŵ − W)·E[x]: subtract the expected shift caused by weight rounding.
+      std::vector<double> mean = ob.ColumnMeans();
+      l.bias_delta.assign(static_cast<size_t>(op.output_dim), 0.0f);
+      for (int32_t o = 0; o < op.output_dim; ++o) {
+        double shift = 0.0;
+        for (int32_t i = 0; i < op.input_dim; ++i) {
+          float w = op.weight(o, i);
+          shift += (double(FakeQuantize(w, wq[o])) - w) * mean[i];
+        }
+        l.bias_delta[o] = static_cast<float>(-shift);
+      }
+    }
+    plan.layers.push_back(std::move(l));
+  }
+  return plan;
+}
+
+}  // namespace kaldiq::quant

@@ -1,0 +1,50 @@
+// Post-training calibration: run the fp32 network (lowered, optimised and folded for int8) over
+// a calibration set with an observer on the input of every affine op, then turn the statistics
+// into a Plan (activation ranges, weight scales, bias correction).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kaldi/nnet3/nnet.h"
+#include "nnet/executor.h"
+#include "nnet/graph.h"
+#include "quant/observer.h"
+#include "quant/plan.h"
+#include "quant/scheme.h"
+
+namespace kaldiq::quant {
+
+// Lowers a Kaldi nnet exactly as inference does (nnet::LowerNnet with optimisation), then
+// applies FoldForInt8. *folds receives the fold log (may be null). The same function is used by
+// calibrate and quantize, so a plan always matches the graph it was made for.
+nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
+                         const std::vector<std::string>& keep_float,
+                         std::vector<std::string>* folds);
+
+// Throws kInvalidArgument if a --keep-float name is not an affine op of the graph.
+void CheckKeepFloat(const nnet::Graph& graph, const std::vector<std::string>& keep_float);
+
+class Calibrator {
+ public:
+  Calibrator(const nnet::Graph& graph, const Scheme& scheme,
+             const std::vector<std::string>& keep_float);
+
+  // The executor hook collecting statistics (install with Executor::SetObserver).
+  nnet::ActivationObserver Hook();
+
+  // The plan for `graph` (the same graph given to the constructor).
+  Plan MakePlan(const std::vector<std::string>& folds) const;
+
+ private:
+  const nnet::Graph& graph_;
+  Scheme scheme_;
+  std::vector<std::string> keep_float_;
+  std::map<std::string, Observer> observers_;
+};
+
+// Splits "a,b,c" (empty string -> empty list).
+std::vector<std::string> SplitCommaList(const std::string& s);
+
+}  // namespace kaldiq::quant

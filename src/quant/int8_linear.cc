@@ -1,0 +1,150 @@
+#include "quant/int8_linear.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "util/error.h"
+
+namespace kaldiq::quant {
+
+QuantizedAffine QuantizeAffine(const nnet::Op& op, const std::vector<QParams>& wq,
+                               const TensorSpec& weight_spec, const TensorSpec& act_spec,
+                               RangeMode act_range, const QParams& act,
+                               const std::vector<float>& bias_delta) {
+  KQ_CHECK(op.type == nnet::OpType::kAffine, kInternal) << op.name << " is not affine";
+  KQ_CHECK(static_cast<int32_t>(wq.size()) == op.output_dim, kInvalidArgument)
+      << op.name << ": " << wq.size() << " weight scales for " << op.output_dim << " outputs";
+  KQ_CHECK(weight_spec.is_signed, kInvalidArgument)
+      << op.name << ": int8 weights must use a signed grid";
+  for (const QParams& p : wq)
+    KQ_CHECK(p.zero_point == wq[0].zero_point, kInvalidArgument)
+        << op.name << ": per-channel weight zero points must be equal (use symmetric weights)";
+  QuantizedAffine q;
+  q.name = op.name;
+  q.input_dim = op.input_dim;
+  q.output_dim = op.output_dim;
+  q.relu = op.relu_after;
+  q.act_spec = act_spec;
+  q.act_range = act_range;
+  q.act = act;
+  q.weight_spec = weight_spec;
+  q.weight_zero_point = wq[0].zero_point;
+  q.weight.resize(static_cast<size_t>(op.output_dim) * op.input_dim);
+  q.weight_scale.resize(static_cast<size_t>(op.output_dim));
+  for (int32_t o = 0; o < op.output_dim; ++o) {
+    q.weight_scale[o] = wq[o].scale;
+    for (int32_t i = 0; i < op.input_dim; ++i) {
+      int32_t v = Quantize(op.weight(o, i), wq[o]);
+      q.weight[static_cast<size_t>(o) * op.input_dim + i] = static_cast<int8_t>(v);
+    }
+  }
+  q.bias = op.bias;
+  if (!bias_delta.empty()) {
+    KQ_CHECK(static_cast<int32_t>(bias_delta.size()) == op.output_dim, kInvalidArgument)
+        << op.name << ": bias correction has " << bias_delta.size() << " entries";
+    if (q.bias.empty()) q.bias.assign(static_cast<size_t>(op.output_dim), 0.0f);
+    for (int32_t o = 0; o < op.output_dim; ++o) q.bias[o] += bias_delta[o];
+  }
+  return q;
+}
+
+MatrixF DequantizedWeights(const QuantizedAffine& q) {
+  MatrixF w(q.output_dim, q.input_dim);
+  for (int32_t o = 0; o < q.output_dim; ++o)
+    for (int32_t i = 0; i < q.input_dim; ++i)
+      w(o, i) = static_cast<float>(int32_t(q.weight[static_cast<size_t>(o) * q.input_dim + i]) -
+                                   q.weight_zero_point) *
+                q.weight_scale[o];
+  return w;
+}
+
+namespace {
+
+class Int8LinearKernel : public nnet::LinearKernel {
+ public:
+  Int8LinearKernel(const QuantizedAffine& q, kernels::Int8Backend backend)
+      : q_(q), gemm_(q.output_dim, q.input_dim, q.weight.data(), q.input_dim, q.weight_zero_point,
+                     backend) {
+    q_.weight.clear();
+    q_.weight.shrink_to_fit();
+    shift_ = q.act_spec.is_signed ? 128 : 0;
+    if (q.act_range == RangeMode::kStatic) {
+      scale_.resize(static_cast<size_t>(q.output_dim));
+      bias32_.assign(static_cast<size_t>(q.output_dim), 0);
+      for (int32_t o = 0; o < q.output_dim; ++o) {
+        scale_[o] = q.act.scale * q.weight_scale[o];
+        if (!q.bias.empty()) {
+          double b = std::nearbyint(double(q.bias[o]) / double(scale_[o]));
+          b = std::min(std::max(b, -2147483648.0), 2147483647.0);
+          bias32_[o] = static_cast<int32_t>(b);
+        }
+      }
+    }
+  }
+
+  void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    if (rows <= 0) return;
+    const int64_t k = q_.input_dim, n = q_.output_dim;
+    QParams act = q_.act;
+    if (q_.act_range != RangeMode::kStatic) {
+      // Dynamic ranges: min/max of the rows of this call (a chunk; a whole utterance when the
+      // chunk covers it).
+      float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < k; ++c) lo = std::min(lo, x[r * ldx + c]), hi = std::max(hi, x[r * ldx + c]);
+      act = ChooseQParams(lo, hi, q_.act_spec);
+    }
+    std::vector<uint8_t> xq(static_cast<size_t>(rows * k));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * ldx;
+      uint8_t* qr = xq.data() + r * k;
+      for (int64_t c = 0; c < k; ++c) qr[c] = static_cast<uint8_t>(Quantize(xr[c], act) + shift_);
+    }
+    kernels::Requant rq;
+    rq.output = kernels::Requant::Output::kF32;
+    if (q_.act_range == RangeMode::kStatic) {
+      rq.scale = scale_.data();
+      rq.bias = bias32_.data();
+      rq.relu = q_.relu;
+      gemm_.Compute(rows, xq.data(), k, act.zero_point + shift_, rq, y, ldy);
+      return;
+    }
+    // The recipe adds the fp32 bias after rescaling.
+    std::vector<float> scale(static_cast<size_t>(n));
+    for (int64_t o = 0; o < n; ++o) scale[o] = act.scale * q_.weight_scale[o];
+    rq.scale = scale.data();
+    gemm_.Compute(rows, xq.data(), k, act.zero_point + shift_, rq, y, ldy);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* yr = y + r * ldy;
+      if (!q_.bias.empty())
+        for (int64_t o = 0; o < n; ++o) yr[o] += q_.bias[o];
+      if (q_.relu)
+        for (int64_t o = 0; o < n; ++o) yr[o] = std::max(yr[o], 0.0f);
+    }
+  }
+
+  int64_t InputDim() const override { return q_.input_dim; }
+  int64_t OutputDim() const override { return q_.output_dim; }
+  std::string Describe() const override {
+    return std::string("int8 ") + (gemm_.UsesFastPath() ? "onednn " : "reference ") +
+           kernels::Int8IsaName() + " w" + std::to_string(q_.weight_spec.bits) +
+           (q_.act_range == RangeMode::kStatic ? "" : " dynamic-" + ToString(q_.act_range));
+  }
+
+ private:
+  QuantizedAffine q_;  // without the weight bytes (kept by gemm_)
+  kernels::Int8Gemm gemm_;
+  int32_t shift_ = 0;
+  std::vector<float> scale_;
+  std::vector<int32_t> bias32_;
+};
+
+}  // namespace
+
+std::shared_ptr<const nnet::LinearKernel> MakeInt8LinearKernel(const QuantizedAffine& q,
+                                                               kernels::Int8Backend backend) {
+  return std::make_shared<Int8LinearKernel>(q, backend);
+}
+
+}  // namespace kaldiq::quant

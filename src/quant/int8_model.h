@@ -1,0 +1,62 @@
+// The kaldiq int8 model file (docs/int8-format.md): versioned, little-endian, 64-byte aligned
+// sections with an FNV-1a 64 checksum, holding the lowered (folded) graph, the int8 layers
+// (weights, scales, zero points, biases, input quantization), fp32 layers kept in float, the
+// transition model and the priors — everything decoding needs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kaldi/transition_model.h"
+#include "kernels/gemm_s8.h"
+#include "nnet/executor.h"
+#include "nnet/graph.h"
+#include "nnet/load_model.h"
+#include "quant/int8_linear.h"
+#include "quant/plan.h"
+
+namespace kaldiq::quant {
+
+inline constexpr char kInt8Magic[8] = {'K', 'Q', 'I', 'N', 'T', '8', '\r', '\n'};
+inline constexpr uint32_t kInt8FormatVersion = 1;
+
+struct Int8Model {
+  std::string scheme_name;
+  std::vector<std::string> folds;
+  // The folded graph. Ops listed in `layers` have an empty weight matrix (their weights are
+  // the int8 ones); other affine ops keep fp32 weights.
+  nnet::Graph graph;
+  std::vector<int32_t> layer_ops;        // op index of layers[i]
+  std::vector<QuantizedAffine> layers;
+  bool has_transition_model = false;
+  kaldi::TransitionModel trans_model;
+  std::vector<float> priors;
+};
+
+// Builds the int8 model from a folded graph (LowerForInt8) and a matching plan.
+Int8Model BuildInt8Model(nnet::Graph graph, const Plan& plan, const std::string& plan_path);
+
+// The graph with each int8 layer's weights replaced by their dequantized values (what
+// `export --dequantized` writes, and a float simulation of the int8 model).
+nnet::Graph DequantizedGraph(const Int8Model& model);
+
+// Writes atomically (temporary file + rename).
+void WriteInt8Model(const std::string& path, const Int8Model& model);
+// Throws kaldiq::Error (kFormat) naming the file for a bad magic, version, truncation,
+// checksum mismatch or inconsistent content.
+Int8Model ReadInt8Model(const std::string& path);
+// True when `path` is a regular file starting with the int8 magic (never throws).
+bool IsInt8ModelFile(const std::string& path);
+// Size in bytes of a file (for size reports); -1 if unknown.
+int64_t FileSize(const std::string& path);
+
+// A runnable network: int8 kernels for the int8 layers, fp32 for the rest.
+nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
+                                       kernels::Int8Backend backend = kernels::Int8Backend::kAuto);
+
+// Registers the int8 format with nnet::LoadModelForInference (idempotent). Commands that load
+// models call this once at start-up.
+void RegisterInt8ModelLoader();
+
+}  // namespace kaldiq::quant

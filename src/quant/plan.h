@@ -1,0 +1,66 @@
+// The per-layer quantization plan: a diffable text file written by `kaldiq calibrate` and read
+// by `kaldiq quantize`. It fixes every number of the int8 model: the scheme, the folds applied,
+// and per affine op of the folded graph its input range / scale / zero point, its per-channel
+// weight scales and zero point, and its bias correction. Format (one item per line, floats
+// with 9 significant digits so they round-trip exactly):
+//
+//   kaldiq-plan 1
+//   scheme best
+//   weight bits=8,signed=1,symmetric=1,narrow=1,rule=round-clamp
+//   weight-per-channel 1
+//   weight-quantizer mse
+//   act bits=8,signed=0,symmetric=0,narrow=0,rule=round-clamp
+//   act-range static
+//   observer percentile 99.999
+//   bias-correction 1
+//   fold tdnn1.batchnorm -> tdnn2.affine            (zero or more)
+//   layer tdnn2.affine int8 768 256                 (name, int8|float, input dim, output dim)
+//   act-min-max -0.5 7.25
+//   act-qparams 0.0304 16                           (scale, zero point)
+//   weight-zero-point 0
+//   weight-scales 256 0.0012 ...
+//   bias-delta 256 0.001 ...                        (count 0 when none)
+//   end-layer
+//   end
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nnet/graph.h"
+#include "quant/scheme.h"
+
+namespace kaldiq::quant {
+
+struct LayerPlan {
+  std::string name;
+  bool keep_float = false;
+  int32_t input_dim = 0;
+  int32_t output_dim = 0;
+  float act_min = 0.0f, act_max = 0.0f;
+  QParams act;
+  int32_t weight_zero_point = 0;
+  std::vector<float> weight_scales;  // output_dim entries
+  std::vector<float> bias_delta;     // output_dim entries or empty
+};
+
+struct Plan {
+  Scheme scheme;
+  std::vector<std::string> folds;
+  std::vector<LayerPlan> layers;
+
+  const LayerPlan* Find(const std::string& name) const;
+};
+
+void WritePlan(const std::string& path, const Plan& plan);
+Plan ReadPlan(const std::string& path);
+
+// Checks that the plan describes this (already folded) graph: same affine ops in order, same
+// dimensions. Throws kInvalidArgument naming the first mismatch.
+void CheckPlanMatchesGraph(const Plan& plan, const nnet::Graph& graph,
+                           const std::string& plan_path);
+
+// The per-row weight QParams a LayerPlan describes (for QuantizeAffine).
+std::vector<QParams> WeightQParams(const LayerPlan& layer, const TensorSpec& spec);
+
+}  // namespace kaldiq::quant

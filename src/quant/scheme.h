@@ -1,0 +1,122 @@
+// Quantization schemes as data, and the one set of quantize/dequantize functions every part of
+// kaldiq uses (calibration, the int8 pipeline, fake quantization, export, later QAT).
+//
+// A QParams is an affine map between reals and an integer grid: x ≈ (q − zero_point) · scale,
+// q ∈ [qmin, qmax]. Rounding is round-half-to-even everywhere (std::nearbyint in the default
+// rounding mode), as PyTorch's torch.round and the original recipe use.
+//
+// The `recipe` preset reproduces the original pkwrap recipe exactly (seed.md §3):
+//   scale = (M − m) / 254, z0 = −127 − m / scale, z = int(clamp(z0, −127, 127)) — truncated
+//   toward zero, not rounded; q = round(x / scale + z) with NO clamp, then an int8 cast, so 128
+//   wraps to −128. The range is not nudged to contain 0 and M == m divides by zero (we return
+//   scale 1 instead of inf, the only deviation, so that a constant tensor does not crash).
+// All other presets round and clamp the zero point and nudge the range to contain 0.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kaldiq::quant {
+
+// Where activation ranges come from.
+enum class RangeMode {
+  kStatic,     // calibrated once over a calibration set (deployable; the int8 pipeline)
+  kUtterance,  // the recipe's: min/max of the whole utterance's layer input (not streamable)
+  kChunk,      // per chunk of frames (streaming comparison)
+};
+
+// How a calibration observer turns the statistics of a tensor into a range.
+enum class ObserverKind {
+  kMinMax,               // global min / max
+  kMovingAverageMinMax,  // EMA (0.01) of per-utterance min / max, as PyTorch's observer
+  kPercentile,           // clip at the given percentile of |x| (both tails)
+  kHistogramKl,          // TensorRT-style KL-divergence threshold on a 2048-bin histogram
+  kMse,                  // clipping range minimising the quantization MSE (PyTorch's
+                         // HistogramObserver minimises the same L2 error)
+};
+
+// How the weight grid is chosen.
+enum class WeightQuantizer { kMinMax, kMse };
+
+// Integer arithmetic rules of a tensor's grid.
+enum class ZeroPointRule {
+  kRecipe,      // truncated zero point, no clamp of q (wraps), range not nudged to 0
+  kRoundClamp,  // rounded zero point in [qmin, qmax], q clamped, range nudged to contain 0
+};
+
+// The grid of one tensor: bits, signedness, symmetry and the zero-point rule.
+struct TensorSpec {
+  int bits = 8;
+  bool is_signed = true;
+  bool symmetric = false;
+  // "Narrow" grids drop the most negative code: [−127, 127] for signed 8-bit (the recipe's grid
+  // and our symmetric weights, so that −q never overflows).
+  bool narrow = false;
+  ZeroPointRule rule = ZeroPointRule::kRoundClamp;
+
+  int32_t qmin() const;
+  int32_t qmax() const;
+};
+
+// One tensor's quantization parameters.
+struct QParams {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+  int32_t qmin = -128;
+  int32_t qmax = 127;
+  bool wrap = false;  // recipe: round without clamp, then wrap into int8 (two's complement)
+};
+
+// Chooses scale/zero point for the real range [min, max] on the grid `spec`.
+QParams ChooseQParams(float min, float max, const TensorSpec& spec);
+
+// q = round(x / scale + zero_point), clamped to [qmin, qmax] (or wrapped to int8 for the recipe).
+int32_t Quantize(float x, const QParams& p);
+// x̂ = (q − zero_point) · scale.
+inline float Dequantize(int32_t q, const QParams& p) {
+  return static_cast<float>(q - p.zero_point) * p.scale;
+}
+inline float FakeQuantize(float x, const QParams& p) { return Dequantize(Quantize(x, p), p); }
+void FakeQuantizeInPlace(float* x, int64_t n, const QParams& p);
+
+// A complete quantization scheme (per layer; a plan can override per layer).
+struct Scheme {
+  std::string name;
+  // Weights.
+  TensorSpec weight;                 // bits 2..8 for weight-only studies
+  bool weight_per_channel = true;    // per output row
+  WeightQuantizer weight_quantizer = WeightQuantizer::kMinMax;
+  // Activations (inputs of the affine layers).
+  TensorSpec act;
+  bool quantize_activations = true;  // false: weight-only study
+  RangeMode act_range = RangeMode::kStatic;
+  ObserverKind observer = ObserverKind::kMinMax;
+  float percentile = 99.99f;  // for kPercentile
+  int chunk_frames = 50;      // for RangeMode::kChunk
+  bool bias_correction = false;
+};
+
+// Presets: "recipe", "recipe-fixed", "torch-default", "torch-default-pc", "best".
+// Throws kInvalidArgument naming the known presets for anything else.
+Scheme PresetScheme(const std::string& name);
+std::vector<std::string> PresetNames();
+
+// Names used in plan files and on the command line.
+std::string ToString(RangeMode m);
+std::string ToString(ObserverKind k);
+std::string ToString(WeightQuantizer w);
+std::string ToString(ZeroPointRule r);
+RangeMode ParseRangeMode(const std::string& s);
+ObserverKind ParseObserverKind(const std::string& s);
+WeightQuantizer ParseWeightQuantizer(const std::string& s);
+ZeroPointRule ParseZeroPointRule(const std::string& s);
+
+// "bits=8,signed=1,symmetric=0,narrow=0,rule=round-clamp" and back (plan files).
+std::string FormatTensorSpec(const TensorSpec& s);
+TensorSpec ParseTensorSpec(const std::string& s);
+
+// Quantization-to-noise ratio in dB: 10·log10(Σ ref² / Σ (ref − test)²); +inf when equal.
+double SqnrDb(const float* ref, const float* test, int64_t n);
+
+}  // namespace kaldiq::quant

@@ -1,0 +1,92 @@
+#include "quant_cli.h"
+
+#include <cstdio>
+
+#include "kaldi/table.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace kaldiq::cli {
+
+void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f) {
+  app.add_option("--frames-per-chunk", f->opts.frames_per_chunk,
+                 "Number of frames in each chunk that is separately evaluated by the network")
+      ->capture_default_str();
+  app.add_option("--extra-left-context", f->opts.extra_left_context,
+                 "Extra left context on top of the network's requirement")
+      ->capture_default_str();
+  app.add_option("--extra-right-context", f->opts.extra_right_context, "Extra right context")
+      ->capture_default_str();
+  app.add_option("--extra-left-context-initial", f->opts.extra_left_context_initial,
+                 "Extra left context of the first chunk (-1: --extra-left-context)")
+      ->capture_default_str();
+  app.add_option("--extra-right-context-final", f->opts.extra_right_context_final,
+                 "Extra right context of the last chunk (-1: --extra-right-context)")
+      ->capture_default_str();
+  app.add_option("--frame-subsampling-factor", f->opts.frame_subsampling_factor,
+                 "Output one frame in every this many input frames (3 for chain models)")
+      ->capture_default_str();
+  app.add_option("--ivectors", f->ivectors, "Rspecifier for i-vectors (per utterance, or per "
+                                            "speaker with --utt2spk)");
+  app.add_option("--utt2spk", f->utt2spk, "Rspecifier for utt2spk (i-vectors by speaker)");
+  app.add_option("--online-ivectors", f->online_ivectors,
+                 "Rspecifier for online i-vectors (matrices; needs --online-ivector-period)");
+  app.add_option("--online-ivector-period", f->opts.online_ivector_period,
+                 "Frames between online i-vectors")
+      ->capture_default_str();
+}
+
+int64_t ForEachUtterance(
+    const std::string& cmd, const std::string& features, const UtteranceFlags& f,
+    int64_t max_utts, bool quiet,
+    const std::function<void(const std::string&, const MatrixF&, const std::vector<float>*,
+                             const MatrixF*)>& fn) {
+  KQ_CHECK(f.ivectors.empty() || f.online_ivectors.empty(), kInvalidArgument)
+      << "give either --ivectors or --online-ivectors, not both";
+  KQ_CHECK(f.online_ivectors.empty() || f.opts.online_ivector_period > 0, kInvalidArgument)
+      << "--online-ivectors needs --online-ivector-period";
+  kaldi::SequentialMatrixReader reader(features);
+  kaldi::RandomAccessVectorReader ivector_reader;
+  kaldi::RandomAccessMatrixReader online_reader;
+  kaldi::RandomAccessTokenReader utt2spk_reader;
+  if (!f.ivectors.empty()) ivector_reader.Open(f.ivectors);
+  if (!f.online_ivectors.empty()) online_reader.Open(f.online_ivectors);
+  if (!f.utt2spk.empty()) utt2spk_reader.Open(f.utt2spk);
+  Progress progress(cmd, max_utts > 0 ? max_utts : -1, quiet);
+  int64_t ok = 0, failed = 0;
+  for (; !reader.Done() && (max_utts <= 0 || ok < max_utts); reader.Next()) {
+    const std::string key = reader.Key();
+    std::string error;
+    try {
+      std::vector<float> ivector;
+      MatrixF online;
+      if (!f.ivectors.empty()) {
+        std::string ikey = key;
+        if (!f.utt2spk.empty()) {
+          KQ_CHECK(utt2spk_reader.HasKey(key), kInvalidArgument) << "not in --utt2spk";
+          ikey = utt2spk_reader.Value(key);
+        }
+        KQ_CHECK(ivector_reader.HasKey(ikey), kInvalidArgument)
+            << "no i-vector available (key '" << ikey << "')";
+        ivector = ivector_reader.Value(ikey);
+      }
+      if (!f.online_ivectors.empty()) {
+        KQ_CHECK(online_reader.HasKey(key), kInvalidArgument) << "no online i-vector available";
+        online = online_reader.Value(key);
+      }
+      fn(key, reader.Value(), f.ivectors.empty() ? nullptr : &ivector,
+         f.online_ivectors.empty() ? nullptr : &online);
+      ++ok;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "kaldiq %s: warning: utterance '%s': %s (skipped)\n", cmd.c_str(),
+                   key.c_str(), e.what());
+      ++failed;
+    }
+    progress.Add(1);
+  }
+  progress.Finish();
+  KQ_CHECK(ok > 0, kInvalidArgument) << "no utterance succeeded (" << failed << " failed)";
+  return ok;
+}
+
+}  // namespace kaldiq::cli

@@ -1,0 +1,35 @@
+// Shared CLI plumbing of the quantization commands (calibrate, quantize, export and
+// forward --compare-to): nnet3-compute's options and an utterance loop with i-vector look-ups
+// that reports and skips utterances that cannot be computed, like `kaldiq forward`.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "core/matrix.h"
+#include "nnet/executor.h"
+
+namespace kaldiq::cli {
+
+struct UtteranceFlags {
+  nnet::ComputeOptions opts;
+  std::string ivectors, online_ivectors, utt2spk;
+};
+
+// Adds --frames-per-chunk, --extra-*, --frame-subsampling-factor, --ivectors, --utt2spk,
+// --online-ivectors, --online-ivector-period.
+void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f);
+
+// Calls fn(key, feats, ivector or null, online i-vectors or null) for up to max_utts utterances
+// (0 = all) of `features`; an utterance whose i-vector is missing or whose fn throws
+// kaldiq::Error is reported on stderr as "kaldiq <cmd>: warning: ..." and skipped. Returns the
+// number of utterances that succeeded.
+int64_t ForEachUtterance(
+    const std::string& cmd, const std::string& features, const UtteranceFlags& f,
+    int64_t max_utts, bool quiet,
+    const std::function<void(const std::string& key, const MatrixF& feats,
+                             const std::vector<float>* ivector, const MatrixF* online)>& fn);
+
+}  // namespace kaldiq::cli
