@@ -91,6 +91,7 @@ void HmmTopology::Read(std::istream& is, bool binary) {
     }
     for (size_t i = 0; i < phone2idx.size(); ++i)
       if (phone2idx[i] != -1) phones.push_back(static_cast<int32_t>(i));
+    // The loop above consumed </Topology>.
   } else {
     phones = ReadInt32Vector(is, binary);
     phone2idx = ReadInt32Vector(is, binary);
@@ -122,8 +123,8 @@ void HmmTopology::Read(std::istream& is, bool binary) {
         }
       }
     }
+    ExpectToken(is, binary, "</Topology>");
   }
-  ExpectToken(is, binary, "</Topology>");
   // Consistency, so that later index arithmetic cannot go out of bounds.
   for (size_t i = 0; i < phone2idx.size(); ++i)
     KQ_CHECK(phone2idx[i] >= -1 && phone2idx[i] < static_cast<int32_t>(entries.size()), kFormat)

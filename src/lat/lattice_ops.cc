@@ -302,41 +302,57 @@ void ConvertLattice(const Lattice& lat, CompactLattice* clat, bool invert) {
                                         a.nextstate));
     }
   }
-  // Local epsilon removal. in_count: number of incoming arcs per state.
+  // Local epsilon removal (in the spirit of Kaldi's RemoveEpsLocal): (1) a state with one
+  // incoming and one outgoing arc, at least one of them epsilon, is bypassed by a single arc;
+  // (2) an epsilon arc into an arc-less final state becomes a final weight. Neither adds arcs.
   std::vector<int> in_count(n, 0);
+  std::vector<StateId> pred(n, fst::kNoStateId);
   for (StateId s = 0; s < n; ++s)
-    for (fst::ArcIterator<CompactLattice> it(*clat, s); !it.Done(); it.Next())
+    for (fst::ArcIterator<CompactLattice> it(*clat, s); !it.Done(); it.Next()) {
       ++in_count[it.Value().nextstate];
+      pred[it.Value().nextstate] = s;
+    }
   bool changed = true;
   while (changed) {
     changed = false;
-    for (StateId s = 0; s < n; ++s) {
-      // Pull forward: an epsilon arc s->t where t is non-start, non-final, has exactly one
-      // incoming arc: s inherits t's arcs (prefixed by the epsilon arc's weight).
+    for (StateId t = 0; t < n; ++t) {
+      if (clat->NumArcs(t) != 1) continue;
+      const CompactLatticeArc out = fst::ArcIterator<CompactLattice>(*clat, t).Value();
+      if (out.nextstate == t) continue;
+      const bool t_final = clat->Final(t) != CompactLatticeWeight::Zero();
+      // (2) t -eps-> f where f is final with no arcs: fold into t's final weight.
+      if (!t_final && out.ilabel == 0 && clat->NumArcs(out.nextstate) == 0 &&
+          clat->Final(out.nextstate) != CompactLatticeWeight::Zero()) {
+        clat->SetFinal(t, Times(out.weight, clat->Final(out.nextstate)));
+        clat->DeleteArcs(t);
+        --in_count[out.nextstate];
+        changed = true;
+        continue;
+      }
+      // (1) bypass t.
+      if (t == clat->Start() || t_final || in_count[t] != 1) continue;
+      const StateId p = pred[t];
+      if (p == t) continue;
       std::vector<CompactLatticeArc> arcs;
-      bool local_change = false;
-      for (fst::ArcIterator<CompactLattice> it(*clat, s); !it.Done(); it.Next()) {
-        const CompactLatticeArc& a = it.Value();
-        const StateId t = a.nextstate;
-        if (a.ilabel == 0 && t != s && t != clat->Start() && in_count[t] == 1 &&
-            clat->Final(t) == CompactLatticeWeight::Zero()) {
-          for (fst::ArcIterator<CompactLattice> jt(*clat, t); !jt.Done(); jt.Next()) {
-            const CompactLatticeArc& b = jt.Value();
-            arcs.push_back(CompactLatticeArc(b.ilabel, b.olabel, Times(a.weight, b.weight),
-                                             b.nextstate));
-          }
-          in_count[t] = 0;
-          clat->DeleteArcs(t);
-          local_change = true;
+      bool done = false;
+      for (fst::ArcIterator<CompactLattice> it(*clat, p); !it.Done(); it.Next()) {
+        const CompactLatticeArc& in = it.Value();
+        if (!done && in.nextstate == t && (in.ilabel == 0 || out.ilabel == 0)) {
+          const int label = in.ilabel != 0 ? in.ilabel : out.ilabel;
+          arcs.push_back(CompactLatticeArc(label, label, Times(in.weight, out.weight),
+                                           out.nextstate));
+          done = true;
         } else {
-          arcs.push_back(a);
+          arcs.push_back(in);
         }
       }
-      if (local_change) {
-        clat->DeleteArcs(s);
-        for (const auto& a : arcs) clat->AddArc(s, a);
-        changed = true;
-      }
+      if (!done) continue;
+      clat->DeleteArcs(p);
+      for (const auto& a : arcs) clat->AddArc(p, a);
+      clat->DeleteArcs(t);
+      in_count[t] = 0;
+      if (in_count[out.nextstate] == 1) pred[out.nextstate] = p;
+      changed = true;
     }
   }
   fst::Connect(clat);

@@ -9,7 +9,7 @@
 
 namespace {
 
-std::string Run(const std::string& args, int* status) {
+std::string RunInfo(const std::string& args, int* status) {
   std::string cmd = std::string(KQ_BINARY_DIR) + "/tools/kaldiq/kaldiq info " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
@@ -27,7 +27,7 @@ bool HasBinary() {
 TEST(KaldiqInfo, FinalMdlFields) {
   if (!HasBinary()) GTEST_SKIP() << "kaldiq binary not built";
   int status = 0;
-  std::string out = Run(kaldiq::testing::TestData("tdnn-seed/final.mdl"), &status);
+  std::string out = RunInfo(kaldiq::testing::TestData("tdnn-seed/final.mdl"), &status);
   EXPECT_EQ(status, 0) << out;
   for (const char* field :
        {"input-dim: 40\n", "ivector-dim: -1\n", "num-pdfs: 968\n", "prior-dimension: 0\n",
@@ -42,7 +42,7 @@ TEST(KaldiqInfo, FinalMdlFields) {
 TEST(KaldiqInfo, RawFields) {
   if (!HasBinary()) GTEST_SKIP() << "kaldiq binary not built";
   int status = 0;
-  std::string out = Run(kaldiq::testing::TestData("tdnnf-small/final.raw"), &status);
+  std::string out = RunInfo(kaldiq::testing::TestData("tdnnf-small/final.raw"), &status);
   EXPECT_EQ(status, 0) << out;
   for (const char* field : {"left-context: 12\n", "right-context: 12\n", "input-dim: 40\n",
                             "ivector-dim: 30\n", "output-dim: 800\n", "num-parameters: 1053888\n",
@@ -54,7 +54,7 @@ TEST(KaldiqInfo, RawFields) {
 TEST(KaldiqInfo, MissingFileFails) {
   if (!HasBinary()) GTEST_SKIP() << "kaldiq binary not built";
   int status = 0;
-  std::string out = Run("/nonexistent/final.mdl", &status);
+  std::string out = RunInfo("/nonexistent/final.mdl", &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("kaldiq info: error:"), std::string::npos) << out;
   EXPECT_NE(out.find("/nonexistent/final.mdl"), std::string::npos) << out;

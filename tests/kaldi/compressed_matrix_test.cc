@@ -1,0 +1,1 @@
+#include "kaldi/compressed_matrix.h"
