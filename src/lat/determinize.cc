@@ -372,6 +372,8 @@ bool DeterminizeLatticePruned(const Lattice& ifst, float beam, CompactLattice* o
   ofst->DeleteStates();
   bool full_beam = true;
   float cur_beam = beam;
+  constexpr int kMaxRetries = 12;
+  int attempts = 0;
   if (ifst.Start() != fst::kNoStateId) {
     Lattice pruned(ifst);
     KQ_CHECK(TopSortLattice(&pruned), kInvalidArgument)
@@ -383,15 +385,17 @@ bool DeterminizeLatticePruned(const Lattice& ifst, float beam, CompactLattice* o
       st.pruned_arcs = 0;
       for (int s = 0; s < work.NumStates(); ++s) st.pruned_arcs += work.NumArcs(s);
       if (work.Start() == fst::kNoStateId) break;
+      // After kMaxRetries narrower beams the limits are lifted (the beam is then so narrow that
+      // little more than the best path is left), so this always produces a lattice.
+      DeterminizeLatticeOptions run_opts = opts;
+      if (++attempts > kMaxRetries) run_opts.max_states = run_opts.max_arcs = 0;
       try {
-        Determinizer det(work, cur_beam, opts);
+        Determinizer det(work, cur_beam, run_opts);
         det.Run(ofst);
         break;
       } catch (const SizeLimitExceeded&) {
         full_beam = false;
         cur_beam *= opts.retry_cutoff;
-        KQ_CHECK(cur_beam > 1e-3F, kInternal)
-            << "lattice determinization: size limits exceeded even with a tiny beam";
       }
     }
     if (ofst->Start() != fst::kNoStateId) {

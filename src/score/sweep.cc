@@ -12,6 +12,7 @@
 #include "kaldi/lattice_io.h"
 #include "kaldi/table.h"
 #include "lat/lattice_ops.h"
+#include "score/transcripts.h"
 #include "util/error.h"
 #include "util/progress.h"
 #include "util/thread_pool.h"

@@ -172,7 +172,9 @@ TEST(Table, RandomAccessArchiveSortedAndUnsorted) {
     for (size_t i = 0; i < keys.size(); i += 7) {
       ASSERT_TRUE(reader.HasKey(keys[i])) << opts << " " << keys[i];
       EXPECT_EQ(reader.Value(keys[i]).rows(), rows[i]) << opts;
-      if (i == 28) EXPECT_FALSE(reader.HasKey(keys[i] + "x")) << opts;
+      if (i == 28) {
+        EXPECT_FALSE(reader.HasKey(keys[i] + "x")) << opts;
+      }
     }
     EXPECT_FALSE(reader.HasKey("zz-no-such-utt")) << opts;
   }

@@ -187,12 +187,14 @@ TEST(Determinize, EmptyCyclicAndSizeLimits) {
 
   // A size limit forces a narrower beam (return false) but keeps the best path.
   std::mt19937 rng(5);
-  const Lattice raw = RandomRawLattice(&rng, 8, 4);
+  Lattice raw = RandomRawLattice(&rng, 7, 4);
+  while (AllSequences(raw).size() < 20) raw = RandomRawLattice(&rng, 7, 4);
   CompactLattice full, limited;
   ASSERT_TRUE(DeterminizeLatticePruned(raw, 1000.0F, &full));
+  ASSERT_GT(AllSequences(raw).size(), 3u);
   ASSERT_GT(full.NumStates(), 3);
   DeterminizeLatticeOptions opts;
-  opts.max_states = 3;
+  opts.max_states = full.NumStates() - 1;
   DeterminizeLatticeStats st;
   EXPECT_FALSE(DeterminizeLatticePruned(raw, 1000.0F, &limited, opts, &st));
   EXPECT_LT(st.effective_beam, 1000.0F);

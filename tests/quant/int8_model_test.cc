@@ -1,0 +1,317 @@
+// Plan and int8 model files: every preset round-trips through both, the int8 network computes
+// what its dequantized float twin computes (up to the int8 activation grid), and corrupt,
+// truncated or mismatching files give clear errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "nnet/executor.h"
+#include "quant/calibrate.h"
+#include "quant/compare.h"
+#include "quant/fold.h"
+#include "quant/int8_model.h"
+#include "quant/int8_model_io.h"
+#include "quant/plan.h"
+#include "util/error.h"
+
+namespace kaldiq::quant {
+namespace {
+
+using nnet::DescExpr;
+using nnet::Graph;
+using nnet::Op;
+using nnet::OpType;
+
+DescExpr Node(int32_t i, int32_t offset = 0) {
+  DescExpr e;
+  e.node = i;
+  if (offset == 0) return e;
+  DescExpr o;
+  o.kind = DescExpr::Kind::kOffset;
+  o.value = offset;
+  o.children.push_back(e);
+  return o;
+}
+
+void Fill(MatrixF* m, std::mt19937* rng, float sd) {
+  std::normal_distribution<float> d(0.0f, sd);
+  for (int64_t i = 0; i < m->size(); ++i) m->data()[i] = d(*rng);
+}
+
+// input(8) -> lda affine 8->8 (no relu) -> tdnn1 affine 8->16 relu -> bn scale/offset ->
+// tdnn2 affine over Append(bn@-1, bn@0, bn@1) 48->12 relu -> output affine 12->5 -> output.
+Graph TinyGraph() {
+  std::mt19937 rng(42);
+  Graph g;
+  Op in;
+  in.name = "input";
+  in.type = OpType::kInput;
+  in.output_dim = 8;
+  g.ops.push_back(in);
+  auto affine = [&](const std::string& name, std::vector<DescExpr> parts, int32_t in_dim,
+                    int32_t out_dim, bool relu) {
+    Op op;
+    op.name = name;
+    op.type = OpType::kAffine;
+    op.input.parts = std::move(parts);
+    op.input_dim = in_dim;
+    op.output_dim = out_dim;
+    op.relu_after = relu;
+    op.weight.Resize(out_dim, in_dim);
+    Fill(&op.weight, &rng, 1.0f / std::sqrt(float(in_dim)));
+    op.bias.assign(static_cast<size_t>(out_dim), 0.1f);
+    g.ops.push_back(std::move(op));
+  };
+  affine("lda", {Node(0)}, 8, 8, false);
+  affine("tdnn1.affine", {Node(1)}, 8, 16, true);
+  Op bn;
+  bn.name = "tdnn1.batchnorm";
+  bn.type = OpType::kScaleOffset;
+  bn.input.parts = {Node(2)};
+  bn.input_dim = bn.output_dim = 16;
+  for (int i = 0; i < 16; ++i) {
+    bn.scale.push_back(0.5f + 0.1f * i);
+    bn.offset.push_back(-0.2f + 0.03f * i);
+  }
+  g.ops.push_back(bn);
+  affine("tdnn2.affine", {Node(3, -1), Node(3), Node(3, 1)}, 48, 12, true);
+  affine("output.affine", {Node(4)}, 12, 5, false);
+  Op out;
+  out.name = "output";
+  out.type = OpType::kOutput;
+  out.input.parts = {Node(5)};
+  out.input_dim = out.output_dim = 5;
+  g.ops.push_back(out);
+  g.output = 6;
+  nnet::ValidateGraph(g);
+  return g;
+}
+
+MatrixF Feats(int64_t frames, int seed) {
+  std::mt19937 rng(seed);
+  MatrixF f(frames, 8);
+  Fill(&f, &rng, 1.0f);
+  return f;
+}
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/kq_quant_" + name;
+}
+
+TEST(Fold, BatchNormAndLdaFoldExactly) {
+  Graph g = TinyGraph();
+  Graph folded = g;
+  std::vector<std::string> log = FoldForInt8(&folded);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0], "tdnn1.batchnorm -> tdnn2.affine");
+  EXPECT_EQ(log[1], "lda -> tdnn1.affine");
+  EXPECT_EQ(folded.Find("lda"), -1);
+  EXPECT_EQ(folded.ops[folded.Find("tdnn1.batchnorm")].type, OpType::kCopy);
+  nnet::ExecutableNet a = nnet::Prepare(g, nnet::KernelChoice::kReference);
+  nnet::ExecutableNet b = nnet::Prepare(folded, nnet::KernelChoice::kReference);
+  nnet::ComputeOptions opts;
+  nnet::Executor ea(a, opts), eb(b, opts);
+  MatrixF feats = Feats(40, 1);
+  MatrixF ya = ea.Compute(feats, nullptr, nullptr), yb = eb.Compute(feats, nullptr, nullptr);
+  ASSERT_EQ(ya.rows(), yb.rows());
+  for (int64_t i = 0; i < ya.size(); ++i) EXPECT_NEAR(ya.data()[i], yb.data()[i], 1e-4);
+}
+
+Int8Model QuantizeTiny(const std::string& preset, Plan* plan_out, Graph* folded_out) {
+  Graph g = TinyGraph();
+  std::vector<std::string> folds = FoldForInt8(&g);
+  Calibrator cal(g, PresetScheme(preset), {});
+  nnet::ExecutableNet net = nnet::Prepare(g);
+  nnet::Executor ex(net, nnet::ComputeOptions());
+  ex.SetObserver(cal.Hook());
+  for (int s = 0; s < 3; ++s) ex.Compute(Feats(60, 10 + s), nullptr, nullptr);
+  Plan plan = cal.MakePlan(folds);
+  Int8Model m = BuildInt8Model(g, plan, "plan");
+  m.priors = {0.1f, 0.2f, 0.3f, 0.2f, 0.2f};
+  if (plan_out) *plan_out = plan;
+  if (folded_out) *folded_out = g;
+  return m;
+}
+
+TEST(PlanAndModel, EveryPresetRoundTrips) {
+  for (const std::string& preset : PresetNames()) {
+    SCOPED_TRACE(preset);
+    Plan plan;
+    Graph g;
+    Int8Model m = QuantizeTiny(preset, &plan, &g);
+    const std::string plan_path = TempPath("plan.txt");
+    WritePlan(plan_path, plan);
+    Plan back = ReadPlan(plan_path);
+    EXPECT_EQ(back.scheme.name, plan.scheme.name);
+    EXPECT_EQ(FormatTensorSpec(back.scheme.act), FormatTensorSpec(plan.scheme.act));
+    EXPECT_EQ(back.scheme.act_range, plan.scheme.act_range);
+    EXPECT_EQ(back.folds, plan.folds);
+    ASSERT_EQ(back.layers.size(), plan.layers.size());
+    for (size_t i = 0; i < plan.layers.size(); ++i) {
+      EXPECT_EQ(back.layers[i].act.scale, plan.layers[i].act.scale);
+      EXPECT_EQ(back.layers[i].act.zero_point, plan.layers[i].act.zero_point);
+      EXPECT_EQ(back.layers[i].act.wrap, plan.layers[i].act.wrap);
+      EXPECT_EQ(back.layers[i].weight_scales, plan.layers[i].weight_scales);
+      EXPECT_EQ(back.layers[i].bias_delta, plan.layers[i].bias_delta);
+    }
+    // Rebuilding from the re-read plan gives the same bytes.
+    Int8Model m2 = BuildInt8Model(g, back, plan_path);
+    m2.priors = m.priors;
+    EXPECT_EQ(SerializeInt8Model(m), SerializeInt8Model(m2));
+
+    const std::string path = TempPath("model.int8");
+    WriteInt8Model(path, m);
+    EXPECT_TRUE(IsInt8ModelFile(path));
+    EXPECT_FALSE(IsInt8ModelFile(plan_path));
+    Int8Model r = ReadInt8Model(path);
+    EXPECT_EQ(SerializeInt8Model(r), SerializeInt8Model(m));
+    EXPECT_EQ(r.priors, m.priors);
+    EXPECT_EQ(r.scheme_name, preset);
+    ASSERT_EQ(r.layers.size(), 4u - 1u);  // lda folded away
+    EXPECT_EQ(r.layers[0].weight, m.layers[0].weight);
+
+    // The int8 network matches its float twin with the same (static) input quantization
+    // closely; dynamic-range presets are compared on one chunk = the whole utterance.
+    nnet::ComputeOptions opts;
+    opts.frames_per_chunk = 1000;
+    nnet::ExecutableNet ref = nnet::Prepare(g);
+    nnet::ExecutableNet q = MakeInt8Executable(r);
+    Comparer cmp(ref, q, opts);
+    for (int s = 0; s < 2; ++s) cmp.Add(Feats(50, 100 + s), nullptr, nullptr);
+    EXPECT_GT(cmp.OutputSqnrDb(), preset == "recipe" ? 10.0 : 25.0);
+    EXPECT_GT(cmp.ArgmaxAgreement(), 0.8);
+  }
+}
+
+TEST(PlanAndModel, ReferenceAndFastKernelsAgreeBitForBit) {
+  Int8Model m = QuantizeTiny("best", nullptr, nullptr);
+  nnet::ExecutableNet a = MakeInt8Executable(m, kernels::Int8Backend::kReference);
+  nnet::ExecutableNet b = MakeInt8Executable(m, kernels::Int8Backend::kAuto);
+  nnet::Executor ea(a, nnet::ComputeOptions()), eb(b, nnet::ComputeOptions());
+  MatrixF feats = Feats(70, 5);
+  MatrixF ya = ea.Compute(feats, nullptr, nullptr), yb = eb.Compute(feats, nullptr, nullptr);
+  ASSERT_EQ(ya.size(), yb.size());
+  for (int64_t i = 0; i < ya.size(); ++i) ASSERT_EQ(ya.data()[i], yb.data()[i]) << i;
+}
+
+std::string ErrorOf(const std::string& path) {
+  try {
+    ReadInt8Model(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(PlanAndModel, CorruptTruncatedAndMismatchingFiles) {
+  Plan plan;
+  Graph g;
+  Int8Model m = QuantizeTiny("best", &plan, &g);
+  std::string bytes = SerializeInt8Model(m);
+  const std::string path = TempPath("bad.int8");
+  auto write = [&](const std::string& b) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(b.data(), static_cast<std::streamsize>(b.size()));
+  };
+  write(bytes.substr(0, bytes.size() - 100));
+  EXPECT_NE(ErrorOf(path).find("truncated"), std::string::npos) << ErrorOf(path);
+  std::string flipped = bytes;
+  flipped[flipped.size() - 7] ^= 0x10;
+  write(flipped);
+  EXPECT_NE(ErrorOf(path).find("checksum mismatch"), std::string::npos) << ErrorOf(path);
+  std::string wrong_version = bytes;
+  wrong_version[8] = 9;
+  write(wrong_version);
+  EXPECT_NE(ErrorOf(path).find("version 9"), std::string::npos) << ErrorOf(path);
+  write("KQINT8");
+  EXPECT_NE(ErrorOf(path).find("bad magic"), std::string::npos) << ErrorOf(path);
+  EXPECT_NE(ErrorOf(path).find(path), std::string::npos);
+  EXPECT_NE(ErrorOf(TempPath("does-not-exist")).find("cannot open"), std::string::npos);
+
+  // A plan for another graph.
+  Plan other = plan;
+  other.layers[1].input_dim += 1;
+  EXPECT_THROW(BuildInt8Model(g, other, "other.plan"), Error);
+  other = plan;
+  other.layers.pop_back();
+  try {
+    BuildInt8Model(g, other, "short.plan");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not match the model"), std::string::npos);
+  }
+  // A corrupt plan file.
+  const std::string plan_path = TempPath("bad.plan");
+  WritePlan(plan_path, plan);
+  std::ifstream in(plan_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  text.replace(text.find("weight-scales 16"), 16, "weight-scales 17");
+  {
+    std::ofstream f(plan_path);
+    f << text;
+  }
+  try {
+    ReadPlan(plan_path);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Observer, RangesOnKnownData) {
+  // 0..999 uniform plus one outlier at 10000.
+  Observer ob(1);
+  std::vector<float> x;
+  for (int i = 0; i < 1000; ++i) x.push_back(static_cast<float>(i));
+  x.push_back(10000.0f);
+  ob.Update(x.data(), static_cast<int64_t>(x.size()), 1, 1);
+  TensorSpec u8;
+  u8.is_signed = false;
+  auto mm = ob.Range(ObserverKind::kMinMax, u8);
+  EXPECT_EQ(mm.first, 0.0f);
+  EXPECT_EQ(mm.second, 10000.0f);
+  auto pc = ob.Range(ObserverKind::kPercentile, u8, 99.0f);
+  EXPECT_NEAR(pc.second, 990.0f, 2.0f);
+  auto mse = ob.Range(ObserverKind::kMse, u8);
+  EXPECT_LT(mse.second, 3000.0f);  // clipping the lone outlier wins
+  auto kl = ob.Range(ObserverKind::kHistogramKl, u8);
+  EXPECT_LT(kl.second, 3000.0f);
+  EXPECT_GT(kl.second, 500.0f);
+  EXPECT_NEAR(ob.ColumnMeans()[0], (999.0 * 500.0 + 10000.0) / 1001.0, 1e-6);
+  // Moving average: EMA of per-batch max.
+  Observer ma(1);
+  float a[2] = {0.0f, 10.0f}, b[2] = {0.0f, 20.0f};
+  ma.Update(a, 2, 1, 1);
+  ma.Update(b, 2, 1, 1);
+  EXPECT_FLOAT_EQ(ma.Range(ObserverKind::kMovingAverageMinMax, u8).second, 10.1f);
+}
+
+TEST(WeightQuantizer, MseClipsOutliersPerChannel) {
+  MatrixF w(2, 100);
+  for (int i = 0; i < 100; ++i) {
+    w(0, i) = 0.01f * static_cast<float>(i % 10 - 5);
+    w(1, i) = 0.5f * static_cast<float>(i % 10 - 5);
+  }
+  w(0, 0) = 1.0f;  // an outlier in row 0
+  TensorSpec s;
+  s.symmetric = true;
+  s.narrow = true;
+  s.bits = 4;
+  auto mm = ChooseWeightQParams(w.data(), 2, 100, 100, s, true, WeightQuantizer::kMinMax);
+  auto mse = ChooseWeightQParams(w.data(), 2, 100, 100, s, true, WeightQuantizer::kMse);
+  EXPECT_FLOAT_EQ(mm[0].scale, 1.0f / 7.0f);
+  EXPECT_LT(mse[0].scale, mm[0].scale);
+  EXPECT_FLOAT_EQ(mm[1].scale, 2.5f / 7.0f);
+  auto pt = ChooseWeightQParams(w.data(), 2, 100, 100, s, false, WeightQuantizer::kMinMax);
+  EXPECT_EQ(pt[0].scale, pt[1].scale);
+}
+
+}  // namespace
+}  // namespace kaldiq::quant
