@@ -296,9 +296,13 @@ void LatticeFasterDecoderTpl<FST>::ComputeFinalCosts() {
 }
 
 namespace {
-inline bool ApproxEqual(float a, float b, float delta) {
-  if (a == b) return true;  // also covers both infinite
-  return std::fabs(a - b) <= delta * std::max(std::fabs(a), std::fabs(b));
+// Kaldi's ApproxEqual: relative tolerance; a finite value never equals an infinite one (a
+// token whose extra cost became infinite must trigger another pass, or links to it survive).
+inline bool ApproxEqual(float a, float b, float relative_tolerance) {
+  if (a == b) return true;
+  const float diff = std::fabs(a - b);
+  if (diff == std::numeric_limits<float>::infinity() || diff != diff) return false;
+  return diff <= relative_tolerance * (std::fabs(a) + std::fabs(b));
 }
 }  // namespace
 

@@ -366,6 +366,8 @@ bool DeterminizeLatticePruned(const Lattice& ifst, float beam, CompactLattice* o
                               const DeterminizeLatticeOptions& opts,
                               DeterminizeLatticeStats* stats) {
   KQ_CHECK(beam > 0, kInvalidArgument) << "lattice determinization: beam must be positive";
+  KQ_CHECK(opts.retry_cutoff > 0 && opts.retry_cutoff < 1, kInvalidArgument)
+      << "lattice determinization: retry_cutoff must be in (0, 1)";
   DeterminizeLatticeStats st;
   st.input_states = ifst.NumStates();
   for (int s = 0; s < ifst.NumStates(); ++s) st.input_arcs += ifst.NumArcs(s);

@@ -26,8 +26,9 @@ namespace kaldiq::lat {
 struct DeterminizeLatticeOptions {
   // Weights within delta are treated as equal when comparing subsets (Kaldi's kDelta).
   float delta = 1.0F / 1024.0F;
-  // Safety limit on output size; when exceeded the determinization is redone with a beam reduced
-  // by `retry_cutoff` (as Kaldi does when max_mem is exceeded). <= 0: no limit.
+  // Safety limit on output size; when exceeded the determinization is redone with the beam
+  // multiplied by `retry_cutoff` (as Kaldi narrows the beam when max_mem is exceeded); after 12
+  // retries the limits are lifted, so a lattice is always produced. <= 0: no limit.
   int64_t max_states = 100000;
   int64_t max_arcs = 2000000;
   float retry_cutoff = 0.75F;

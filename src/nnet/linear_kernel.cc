@@ -25,28 +25,26 @@ void Epilogue(const std::vector<float>& bias, bool relu, int64_t rows, int64_t c
   }
 }
 
-// fp32 on OpenBLAS with the weights transposed once to K×N.
+// fp32 on the packed linear layer of kernels/gemm_f32.h (oneDNN, or OpenBLAS without it),
+// bias and ReLU fused.
 class F32LinearKernel : public LinearKernel {
  public:
   explicit F32LinearKernel(const Op& op)
-      : in_(op.input_dim), out_(op.output_dim), bias_(op.bias), relu_(op.relu_after),
-        wt_(op.input_dim, op.output_dim) {
-    for (int64_t o = 0; o < out_; ++o)
-      for (int64_t i = 0; i < in_; ++i) wt_(i, o) = op.weight(o, i);
-  }
+      : in_(op.input_dim), out_(op.output_dim),
+        layer_(op.output_dim, op.input_dim, op.weight.data(),
+               op.bias.empty() ? nullptr : op.bias.data(), op.relu_after) {}
   void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
-    kernels::GemmF32KN(rows, out_, in_, x, ldx, wt_.data(), out_, y, ldy, false);
-    Epilogue(bias_, relu_, rows, out_, y, ldy);
+    layer_.Run(rows, x, ldx, y, ldy);
   }
   int64_t InputDim() const override { return in_; }
   int64_t OutputDim() const override { return out_; }
-  std::string Describe() const override { return "fp32 openblas"; }
+  std::string Describe() const override {
+    return std::string("fp32 ") + kernels::PackedLinearF32::Backend();
+  }
 
  private:
   int64_t in_, out_;
-  std::vector<float> bias_;
-  bool relu_;
-  MatrixF wt_;
+  kernels::PackedLinearF32 layer_;
 };
 
 class RefLinearKernel : public LinearKernel {

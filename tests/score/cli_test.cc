@@ -40,6 +40,10 @@ CmdResult Call(kaldiq::cli::CommandFn fn, const std::string& name, std::vector<s
   return r;
 }
 CmdResult Wer(std::vector<std::string> args) { return Call(kaldiq::cli::RunWer, "wer", std::move(args)); }
+CmdResult Score(std::vector<std::string> args) {
+  return Call(kaldiq::cli::RunScore, "score", std::move(args));
+}
+const std::string kSharedDev = std::string(KQ_SHARED_DIR) + "/fixtures/models/tdnn-seed/dev60";
 
 std::string Slurp(const std::string& path) {
   std::ifstream is(path);
@@ -104,7 +108,9 @@ TEST(WerCli, DetailedStatsOutput) {
   const std::string stats = t.Path("stats");
   const CmdResult r = Wer({"--text", ref, hyp, stats});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(Slurp(stats), "correct a\nsubstitution b x\ndeletion \n");
+  // Kaldi's trace-back (from the end) takes the substitution (c,x) on the tie with deleting c,
+  // then must delete b. A deletion prints the empty hypothesis side: "deletion " + "".
+  EXPECT_EQ(Slurp(stats), "correct a\ndeletion \nsubstitution c x\n");
 }
 
 TEST(WerCli, UnknownWordIdWithSymbolTableIsAnError) {
@@ -168,6 +174,63 @@ TEST(WerCli, ComparisonOfDifferentSystems) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("%WER A 5.22, B 0.00, B - A = -5.22"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("P(B better) = 100.00%"), std::string::npos) << r.out;
+}
+
+// score_kaldi.sh on Kaldi's dev60 lattices (gzipped into a decode dir as lat.1.gz / lat.2.gz
+// would be; here one job), with the chain recipe's post-decode scaling.
+TEST(ScoreCli, SweepsADecodeDirLikeScoreKaldi) {
+  if (!fs::exists(kSharedDev + "/lat.ark")) GTEST_SKIP() << "needs ../shared fixtures";
+  TempDir t;
+  const std::string dir = t.Path("decode");
+  fs::create_directories(dir);
+  ASSERT_EQ(std::system(("gzip -c " + kSharedDev + "/lat.ark > " + dir + "/lat.1.gz").c_str()), 0);
+  const CmdResult r = Score({"--quiet", "--post-decode-acwt=10", "--min-lmwt=9", "--max-lmwt=11",
+                             "--word-ins-penalty=0.0,0.5", kSharedDev + "/text", kWords, dir});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const std::string best = Slurp(dir + "/scoring_kaldi/best_wer");
+  EXPECT_EQ(r.out, best);
+  EXPECT_EQ(best.substr(0, 2), "%W");
+  // LMWT 10 / WIP 0.0 is Kaldi's own 1-best scoring, with compute-wer's command line first.
+  EXPECT_EQ(Slurp(dir + "/wer_10_0.0"),
+            "compute-wer --text --mode=present ark:" + dir +
+                "/scoring_kaldi/test_filt.txt ark,p:- \n" + Slurp(kDev + "/wer_1best.txt"));
+  for (const char* f : {"/wer_9_0.5", "/wer_11_0.5", "/scoring_kaldi/penalty_0.5/11.txt",
+                        "/scoring_kaldi/wer_details/per_utt", "/scoring_kaldi/wer_details/wip"}) {
+    EXPECT_TRUE(fs::exists(dir + f)) << f;
+  }
+  // Thread count does not change any output; comparing a directory with itself gives p = 1.
+  const std::string dir2 = t.Path("decode2");
+  fs::create_directories(dir2);
+  fs::copy_file(dir + "/lat.1.gz", dir2 + "/lat.1.gz");
+  const CmdResult r2 = Score({"--quiet", "--num-threads=2", "--post-decode-acwt=10", "--min-lmwt=9",
+                              "--max-lmwt=11", "--word-ins-penalty=0.0,0.5", "--compare=" + dir,
+                              kSharedDev + "/text", kWords, dir2});
+  EXPECT_EQ(r2.status, 0) << r2.err;
+  const auto after_command_line = [](const std::string& s) { return s.substr(s.find('\n')); };
+  EXPECT_EQ(after_command_line(Slurp(dir2 + "/wer_11_0.5")),
+            after_command_line(Slurp(dir + "/wer_11_0.5")));
+  EXPECT_EQ(Slurp(dir2 + "/scoring_kaldi/wer_details/per_utt"),
+            Slurp(dir + "/scoring_kaldi/wer_details/per_utt"));
+  EXPECT_NE(r2.out.find("Z = 0.00, p = 1.0000"), std::string::npos) << r2.out;
+}
+
+TEST(ScoreCli, BadInput) {
+  TempDir t;
+  const std::string dir = t.Path("empty_decode");
+  fs::create_directories(dir);
+  CmdResult r = Score({"--quiet", kDev + "/text", kWords, dir});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no lattices in"), std::string::npos) << r.err;
+  r = Score({"--quiet", kDev + "/text", kWords, t.Path("missing")});
+  EXPECT_EQ(r.status, 1);
+  r = Score({"--quiet", "--word-ins-penalty=0.0,abc", kDev + "/text", kWords, dir});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("abc"), std::string::npos) << r.err;
+  // A corrupt lattice archive is an error naming the archive, and leaves no wer files behind.
+  std::ofstream(dir + "/lat.ark") << "utt1 garbage-not-a-lattice\n";
+  r = Score({"--quiet", kDev + "/text", kWords, dir});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_FALSE(fs::exists(dir + "/wer_10_0.0"));
 }
 
 }  // namespace

@@ -121,7 +121,8 @@ int RunLatticeBestPath(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--word-symbol-table", fl.word_symbol_table,
                  "Symbol table for words (prints each utterance's words to stderr)");
-  AddBool(app, "--quiet", &fl.quiet, "No progress or summary on stderr");
+  // add_flag (not AddBool): accepts --quiet, --quiet=true/false and never eats a positional.
+  app.add_flag("--quiet", fl.quiet, "No progress or summary on stderr");
   app.add_option("args", fl.args,
                  "<lattice-rspecifier> [<transcriptions-wspecifier> [<alignments-wspecifier>]]")
       ->required()

@@ -22,6 +22,12 @@ namespace kaldiq::cli {
 
 namespace {
 
+// Kaldi-style boolean: --x, --x=true|false (also 1/0). A CLI11 flag never consumes the next
+// argument, so `kaldiq wer --text ark:ref ark:hyp` works as it does with compute-wer.
+void AddFlag(CLI::App& app, const std::string& name, bool* value, const std::string& help) {
+  app.add_flag(name, *value, help + std::string(" (default: ") + (*value ? "true" : "false") + ")");
+}
+
 namespace fs = std::filesystem;
 
 const char kUsage[] =
@@ -127,7 +133,7 @@ int RunScore(int argc, char** argv) {
   app.add_option("--bootstrap-replications", replications, "Bootstrap replications for --compare")
       ->capture_default_str();
   app.add_option("--seed", seed, "Random seed of the bootstrap")->capture_default_str();
-  AddBool(app, "--quiet", &quiet, "No progress on stderr");
+  AddFlag(app, "--quiet", &quiet, "No progress on stderr");
   app.add_option("args", args, "<data-dir|text> <lang-dir|words.txt> <decode-dir>")
       ->expected(3)
       ->required();

@@ -19,6 +19,12 @@ namespace kaldiq::cli {
 
 namespace {
 
+// Kaldi-style boolean: --x, --x=true|false (also 1/0). A CLI11 flag never consumes the next
+// argument, so `kaldiq wer --text ark:ref ark:hyp` works as it does with compute-wer.
+void AddFlag(CLI::App& app, const std::string& name, bool* value, const std::string& help) {
+  app.add_flag(name, *value, help + std::string(" (default: ") + (*value ? "true" : "false") + ")");
+}
+
 const char kUsage[] =
     "Compute WER by comparing different transcriptions (like Kaldi's compute-wer).\n"
     "Takes two transcription tables, in integer or text format, and prints the overall\n"
@@ -71,8 +77,8 @@ int RunWer(int argc, char** argv) {
                  "Scoring mode: \"present\" scores only utterances with a hypothesis; \"all\" "
                  "treats absent hypotheses as empty; \"strict\" fails if one is absent")
       ->capture_default_str();
-  AddBool(app, "--text", &text, "Expect strings, not integers, as input");
-  AddBool(app, "--print-utt-alignment", &print_alignment,
+  AddFlag(app, "--text", &text, "Expect strings, not integers, as input");
+  AddFlag(app, "--print-utt-alignment", &print_alignment,
           "Print per-utterance alignments (ref/hyp/op/#csid) after the WER lines");
   app.add_option("--utt2spk", utt2spk, "Print a per-speaker table using this utt2spk rspecifier");
   app.add_option("--word-symbol-table", symbol_table,
@@ -88,7 +94,7 @@ int RunWer(int argc, char** argv) {
       ->expected(2, 3)
       ->required();
   bool quiet = false;
-  AddBool(app, "--quiet", &quiet, "Accepted for uniformity; wer prints no progress");
+  AddFlag(app, "--quiet", &quiet, "Accepted for uniformity; wer prints no progress");
 
   return RunGuarded("wer", app, argc, argv, [&]() -> int {
     const score::ScoringMode scoring_mode = score::ParseScoringMode(mode);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.h"
+#include "quant/int8_model.h"
 
 namespace kaldiq::cli {
 
@@ -46,6 +47,8 @@ int main(int argc, char** argv) {
     PrintUsage();
     return argc < 2 ? 1 : 0;
   }
+  // Every command that loads a model also accepts the kaldiq int8 format (H6).
+  kaldiq::quant::RegisterInt8ModelLoader();
   int n = 0;
   const auto* cmds = kaldiq::cli::Commands(&n);
   for (int i = 0; i < n; ++i) {

@@ -34,6 +34,9 @@ namespace kaldiq::kaldi {
 //   kReplaceIndex  args[0] with t (or x) replaced by `value`.  "ReplaceIndex(a, t, 0)"
 //                  (typical use: ReplaceIndex(ivector, t, 0) = the one i-vector row per chunk.)
 //   kIfDefined     args[0] if computable, else zeros (does not make its input required).
+//                  (With nnet3-compute's edge padding every in-range frame is computable, so
+//                  IfDefined only yields zeros outside the padded utterance, e.g. for
+//                  recurrences at the first frame.)
 //   kFailover      args[0] if computable, else args[1].
 //   kSwitch        args[t mod args.size()].
 //   kAppend        concatenation of args along the dimension (dims add).
@@ -155,7 +158,8 @@ struct TdnnComponent {
 };
 
 // Elementwise nonlinearities sharing Kaldi's NonlinearComponent storage:
-// RectifiedLinear (max(0,x)), Sigmoid, Tanh, Softmax (per row), LogSoftmax (per row).
+// RectifiedLinear (max(0,x)), Sigmoid, Tanh, Softmax (per row; Kaldi then floors the output at
+// 1e-20), LogSoftmax (per row). block_dim only matters for training statistics.
 // Statistics are training diagnostics (kept only for the round trip).
 enum class NonlinearityType { kRectifiedLinear, kSigmoid, kTanh, kSoftmax, kLogSoftmax };
 struct NonlinearComponent {
@@ -177,7 +181,9 @@ struct NonlinearComponent {
 // Inference ("test mode"; Kaldi uses it in nnet3-compute regardless of test_mode) is
 //   y = x * scale + offset, per element, with scale/offset from BatchNormTestScaleOffset().
 // stats_mean / stats_var are exactly what the file stores (<StatsMean>, <StatsVar>, length
-// block_dim); count is the frame count (double in Kaldi).
+// block_dim); count is the frame count (double in Kaldi). Note: Kaldi itself keeps double sums
+// and re-derives mean/var on every Write, so a Kaldi nnet3-copy may change their last bit; we
+// keep them as stored (our read/write round trip is byte-identical).
 struct BatchNormComponent {
   int32_t dim = 0, block_dim = 0;
   float epsilon = 0.001f, target_rms = 1.0f;
@@ -194,9 +200,10 @@ struct BatchNormComponent {
 void BatchNormTestScaleOffset(const BatchNormComponent& bn, std::vector<float>* scale,
                               std::vector<float>* offset, bool* valid = nullptr);
 
-// NormalizeComponent: per block of block_dim, y = x * target_rms / sqrt(max(sum(x^2)/block_dim',
-// 2^-66)) where block_dim' = block_dim (+1 extra output column holding the log-stddev when
-// add_log_stddev). Output dim = input_dim (+ input_dim/block_dim if add_log_stddev).
+// NormalizeComponent (Kaldi's cu::NormalizePerRow), per block of D = block_dim inputs x:
+//   y = x / sqrt(max(sum(x^2) / (D * target_rms^2), 2^-66))
+// and, when add_log_stddev, one extra output column per block (after the block's D values)
+// holding log(sqrt(max(sum(x^2) / D, 2^-66))). Output dim = input_dim (+ input_dim/block_dim).
 struct NormalizeComponent {
   int32_t input_dim = 0;
   int32_t block_dim = 0;  // written only if != input_dim; == input_dim when absent
@@ -204,8 +211,10 @@ struct NormalizeComponent {
   bool add_log_stddev = false;
 };
 
-// Identity at inference (Dropout, GeneralDropout, SpecAugmentTimeMask, NoOp): fields kept for
-// the round trip only.
+// Inference ("test mode", which nnet3-compute sets for all of these):
+//   DropoutComponent:              y = x * (1 - dropout_proportion)   <-- NOT the identity
+//   GeneralDropoutComponent, SpecAugmentTimeMaskComponent, NoOpComponent: y = x
+// The other fields are kept for the round trip only.
 struct DropoutComponent {
   int32_t dim = 0;
   float dropout_proportion = 0.0f;

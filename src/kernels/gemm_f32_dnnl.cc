@@ -1,0 +1,137 @@
+// PackedLinearF32 on oneDNN's f32 matmul: one primitive per layer with a runtime M (any chunk
+// size), weights reordered once into the primitive's layout, bias and ReLU fused.
+#include <omp.h>
+
+#include <algorithm>
+#include <dnnl.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "kernels/gemm_f32.h"
+#include "util/error.h"
+
+namespace kaldiq::kernels {
+
+namespace {
+dnnl::engine& Engine() {
+  static dnnl::engine* eng = new dnnl::engine(dnnl::engine::kind::cpu, 0);
+  return *eng;
+}
+}  // namespace
+
+struct PackedLinearF32::Impl {
+  int64_t n, k;
+  bool has_bias;
+  dnnl::primitive_attr attr;
+  dnnl::matmul prim;  // runtime-M primitive (unused when per-M primitives are cached)
+  dnnl::memory weights, bias;
+  dnnl::memory::desc scratch_md;
+  // oneDNN 2.6 runs runtime-M f32 matmuls on a slow path; one primitive per distinct M (chunk
+  // shapes repeat, so there are few) takes the fast brgemm kernels. Weights stay plain K×N.
+  struct PerM {
+    dnnl::matmul prim;
+    dnnl::memory::desc scratch_md;
+  };
+  mutable std::mutex mutex;
+  mutable std::map<int64_t, std::shared_ptr<PerM>> per_m;
+  std::shared_ptr<PerM> Get(int64_t m) const {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = per_m.find(m);
+    if (it != per_m.end()) return it->second;
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    dnnl::memory::desc x_md({m, k}, dt::f32, {DNNL_RUNTIME_DIM_VAL, 1});
+    dnnl::memory::desc y_md({m, n}, dt::f32, {DNNL_RUNTIME_DIM_VAL, 1});
+    dnnl::memory::desc w_md({k, n}, dt::f32, tag::ab);
+    dnnl::memory::desc b_md({1, n}, dt::f32, tag::ab);
+    dnnl::matmul::primitive_desc pd =
+        has_bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, b_md, y_md), attr,
+                                                Engine())
+                 : dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, y_md), attr,
+                                                Engine());
+    auto p = std::make_shared<PerM>();
+    p->prim = dnnl::matmul(pd);
+    p->scratch_md = pd.scratchpad_desc();
+    per_m[m] = p;
+    return p;
+  }
+};
+
+PackedLinearF32::PackedLinearF32(int64_t n, int64_t k, const float* w, const float* bias,
+                                 bool relu)
+    : impl_(std::make_unique<Impl>()) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  impl_->n = n;
+  impl_->k = k;
+  impl_->has_bias = bias != nullptr;
+  try {
+    const dnnl::memory::dim M = DNNL_RUNTIME_DIM_VAL;
+    dnnl::memory::desc x_md({M, k}, dt::f32, {M, 1});
+    dnnl::memory::desc y_md({M, n}, dt::f32, {M, 1});
+    dnnl::memory::desc b_md({1, n}, dt::f32, tag::ab);
+    dnnl::primitive_attr& attr = impl_->attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (relu) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(po);
+    }
+    auto make = [&](const dnnl::memory::desc& w_md) {
+      return impl_->has_bias
+                 ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, b_md, y_md), attr,
+                                                Engine())
+                 : dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, y_md), attr,
+                                                Engine());
+    };
+    dnnl::matmul::primitive_desc pd;
+    try {
+      pd = make(dnnl::memory::desc({k, n}, dt::f32, tag::ab));  // plain K×N
+    } catch (const dnnl::error&) {
+      pd = make(dnnl::memory::desc({k, n}, dt::f32, tag::ab));
+    }
+    impl_->prim = dnnl::matmul(pd);
+    impl_->scratch_md = pd.scratchpad_desc();
+    dnnl::stream s(Engine());
+    dnnl::memory::desc w_user({k, n}, dt::f32, tag::ba);
+    dnnl::memory src(w_user, Engine(), const_cast<float*>(w));
+    impl_->weights = dnnl::memory(pd.weights_desc(), Engine());
+    dnnl::reorder(src, impl_->weights).execute(s, src, impl_->weights);
+    if (bias) {
+      impl_->bias = dnnl::memory(b_md, Engine());
+      std::copy(bias, bias + n, static_cast<float*>(impl_->bias.get_data_handle()));
+    }
+    s.wait();
+  } catch (const dnnl::error& e) {
+    KQ_THROW(kInternal) << "oneDNN f32 matmul " << n << "x" << k << ": " << e.what();
+  }
+}
+
+PackedLinearF32::~PackedLinearF32() = default;
+
+void PackedLinearF32::Run(int64_t m, const float* x, int64_t ldx, float* y, int64_t ldy) const {
+  if (m == 0) return;
+  using dt = dnnl::memory::data_type;
+  // kaldiq parallelises above the kernels (per utterance): one OpenMP thread per caller.
+  omp_set_num_threads(1);
+  dnnl::memory::desc x_md({m, impl_->k}, dt::f32, {ldx, 1});
+  dnnl::memory::desc y_md({m, impl_->n}, dt::f32, {ldy, 1});
+  dnnl::memory xm(x_md, Engine(), const_cast<float*>(x));
+  dnnl::memory ym(y_md, Engine(), y);
+  std::shared_ptr<Impl::PerM> p = impl_->Get(m);
+  dnnl::memory scratch(p->scratch_md, Engine());
+  dnnl::stream s(Engine());
+  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, xm},
+                                                {DNNL_ARG_WEIGHTS, impl_->weights},
+                                                {DNNL_ARG_DST, ym},
+                                                {DNNL_ARG_SCRATCHPAD, scratch}};
+  if (impl_->has_bias) args[DNNL_ARG_BIAS] = impl_->bias;
+  p->prim.execute(s, args);
+  s.wait();
+}
+
+const char* PackedLinearF32::Backend() { return "onednn"; }
+
+}  // namespace kaldiq::kernels
