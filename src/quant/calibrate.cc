@@ -21,8 +21,13 @@ std::vector<std::string> SplitCommaList(const std::string& s) {
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
                          const std::vector<std::string>& keep_float,
                          std::vector<std::string>* folds) {
-  nnet::Graph g = nnet::LowerNnet(nnet, model_name);
-  std::vector<std::string> log = FoldForInt8(&g, keep_float);
+  nnet::LowerOptions lower;
+  lower.optimize = false;
+  nnet::Graph g = nnet::LowerNnet(nnet, model_name, lower);
+  std::vector<std::string> log = FoldScalesBackward(&g);
+  nnet::OptimizeForInference(&g);
+  std::vector<std::string> more = FoldForInt8(&g, keep_float);
+  log.insert(log.end(), more.begin(), more.end());
   if (folds) *folds = std::move(log);
   return g;
 }

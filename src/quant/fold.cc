@@ -145,7 +145,36 @@ void Renumber(DescExpr* e, int32_t removed) {
   for (DescExpr& c : e->children) Renumber(&c, removed);
 }
 
+bool IsPlainNodeOp(const Op& op) {
+  return op.input.parts.size() == 1 && op.input.parts[0].kind == DescExpr::Kind::kNode;
+}
+
 }  // namespace
+
+std::vector<std::string> FoldScalesBackward(Graph* g) {
+  std::vector<std::string> log;
+  for (size_t s = 0; s < g->ops.size(); ++s) {
+    Op& so = g->ops[s];
+    if (so.type != OpType::kScaleOffset || so.scale.empty() || !IsPlainNodeOp(so)) continue;
+    const int32_t r = so.input.parts[0].node;
+    Op& relu = g->ops[r];
+    if (relu.type != OpType::kRelu || !IsPlainNodeOp(relu)) continue;
+    const int32_t a = relu.input.parts[0].node;
+    Op& aff = g->ops[a];
+    if (aff.type != OpType::kAffine || aff.relu_after || a == g->output) continue;
+    if (Consumers(*g, a).size() != 1 || Consumers(*g, r).size() != 1) continue;
+    if (*std::min_element(so.scale.begin(), so.scale.end()) <= 0.0f) continue;
+    for (int32_t o = 0; o < aff.output_dim; ++o) {
+      float sc = so.scale[o];
+      float* w = aff.weight.Row(o);
+      for (int32_t i = 0; i < aff.input_dim; ++i) w[i] *= sc;
+      if (!aff.bias.empty()) aff.bias[o] *= sc;
+    }
+    so.scale.clear();
+    log.push_back(so.name + " scale -> " + aff.name);
+  }
+  return log;
+}
 
 void RemoveOp(Graph* g, int32_t index) {
   for (size_t i = 0; i < g->ops.size(); ++i)

@@ -24,6 +24,14 @@ namespace kaldiq::quant {
 std::vector<std::string> FoldForInt8(nnet::Graph* graph,
                                      const std::vector<std::string>& keep_unfolded = {});
 
+// Before the inference optimisation (on a graph lowered with optimize=false): for
+// affine -> ReLU -> ScaleOffset chains with all scales > 0 (test-mode BatchNorm), moves the scale
+// into the affine rows, which is exact because relu(x)·s = relu(x·s) for s > 0. The offset stays
+// and is later folded forward into the next layer's bias. The quantized activation is then the
+// normalised one (similar ranges in every column) instead of the raw ReLU output, whose columns
+// the BatchNorm scales differ by orders of magnitude.
+std::vector<std::string> FoldScalesBackward(nnet::Graph* graph);
+
 // Removes op `index` (which no descriptor may reference) and renumbers the graph's references.
 void RemoveOp(nnet::Graph* graph, int32_t index);
 

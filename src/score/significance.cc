@@ -16,8 +16,7 @@ namespace {
 void CheckInput(const std::vector<PairedUtt>& utts) {
   KQ_CHECK(!utts.empty(), kInvalidArgument) << "significance test: no utterances to compare";
   for (size_t i = 0; i < utts.size(); ++i) {
-    KQ_CHECK(utts[i].errs_a >= 0 && utts[i].errs_b >= 0 && utts[i].ref_words >= 0,
-             kInvalidArgument)
+    KQ_CHECK(utts[i].errs_a >= 0 && utts[i].errs_b >= 0 && utts[i].ref_words >= 0, kInvalidArgument)
         << "significance test: negative count at utterance index " << i;
   }
 }

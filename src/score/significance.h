@@ -58,8 +58,9 @@ BootstrapResult PairedBootstrap(const std::vector<PairedUtt>& utts, int32_t repl
 // Human-readable report of both tests, e.g.
 //   Comparing A = exp/fp32 and B = exp/int8 on 60 utterances, 479 reference words
 //   %WER A 5.22, B 5.64, B - A = +0.42
-//   Matched pairs (MAPSSWE, utterance segments): Z = 1.23, p = 0.2188, 95% CI of B - A [ -0.25, +1.09 ]
-//   Paired bootstrap (10000 replications, seed 0): p = 0.2300, 95% CI of B - A [ -0.21, +1.04 ], P(B better) = 10.20%
+//   Matched pairs (MAPSSWE, utterance segments): Z = 1.23, p = 0.2188, 95% CI of B - A [ -0.25,
+//   +1.09 ] Paired bootstrap (10000 replications, seed 0): p = 0.2300, 95% CI of B - A [ -0.21,
+//   +1.04 ], P(B better) = 10.20%
 std::string FormatSignificance(const std::string& name_a, const std::string& name_b,
                                const std::vector<PairedUtt>& utts, const MatchedPairsResult& mp,
                                const BootstrapResult& bs);

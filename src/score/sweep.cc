@@ -38,8 +38,8 @@ std::string Escape(const std::string& s) {
     if (!std::isalnum(c) && std::strchr(kOk, c) == nullptr) must_quote = true;
   }
   if (!must_quote) return s;
-  const bool use_double = s.find('\'') != std::string::npos &&
-                          s.find_first_of("\"`$\\") == std::string::npos;
+  const bool use_double =
+      s.find('\'') != std::string::npos && s.find_first_of("\"`$\\") == std::string::npos;
   const char q = use_double ? '"' : '\'';
   std::string out(1, q);
   for (char c : s) {
@@ -60,7 +60,9 @@ void WriteFile(const std::string& path, const std::string& content) {
 }
 
 // Percent WER as best_wer.sh compares it: the printed number, read back.
-double PrintedWer(const WerStats& s) { return std::strtod(FormatPercent(s.word_errs, s.num_words).c_str(), nullptr); }
+double PrintedWer(const WerStats& s) {
+  return std::strtod(FormatPercent(s.word_errs, s.num_words).c_str(), nullptr);
+}
 
 }  // namespace
 
@@ -179,8 +181,8 @@ std::vector<ScoredPoint> ScoreSweep(const SweepHyps& hyps, const Transcripts& re
       }
       sp.hyps.emplace_back(hyps.keys[u], std::move(words));
     }
-    sp.results = ScoreTranscripts(refs, ToMap(sp.hyps, "lattices"), ScoringMode::kPresent,
-                                  &sp.stats);
+    sp.results =
+        ScoreTranscripts(refs, ToMap(sp.hyps, "lattices"), ScoringMode::kPresent, &sp.stats);
   }
   return out;
 }
@@ -243,8 +245,7 @@ void WriteScoringDir(const std::string& decode_dir, const Transcripts& refs,
     const std::string penalty_dir = scoring + "/penalty_" + p.point.wip;
     fs::create_directories(penalty_dir, ec);
     KQ_CHECK(!ec, kIo) << "cannot create " << penalty_dir << ": " << ec.message();
-    WriteFile(penalty_dir + "/" + std::to_string(p.point.lmwt) + ".txt",
-              FormatTranscripts(p.hyps));
+    WriteFile(penalty_dir + "/" + std::to_string(p.point.lmwt) + ".txt", FormatTranscripts(p.hyps));
     WriteFile(decode_dir + "/wer_" + std::to_string(p.point.lmwt) + "_" + p.point.wip,
               command_line + FormatWerReport(p.stats));
   }

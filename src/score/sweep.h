@@ -81,7 +81,8 @@ std::string BestWerLine(const ScoredPoint& p, const std::string& decode_dir);
 //   <dir>/scoring_kaldi/penalty_<WIP>/<LMWT>.txt hypotheses
 //   <dir>/scoring_kaldi/best_wer                the best line
 //   <dir>/scoring_kaldi/wer_details/{lmwt,wip}  the best point's LMWT and WIP
-//   <dir>/scoring_kaldi/wer_details/per_utt     align-text | wer_per_utt_details.pl at the best point
+//   <dir>/scoring_kaldi/wer_details/per_utt     align-text | wer_per_utt_details.pl at the best
+//   point
 void WriteScoringDir(const std::string& decode_dir, const Transcripts& refs,
                      const std::vector<ScoredPoint>& points, size_t best);
 

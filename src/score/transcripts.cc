@@ -31,8 +31,8 @@ Transcripts ReadTranscripts(const std::string& rspecifier, const TranscriptOptio
       }
       std::string w = opts.symbols->Find(static_cast<int64_t>(id));
       KQ_CHECK(!w.empty(), kInvalidArgument)
-          << opts.role << " " << rspecifier << ", utterance " << reader.Key() << ": word id "
-          << id << " is not in the symbol table " << opts.symbols->Name();
+          << opts.role << " " << rspecifier << ", utterance " << reader.Key() << ": word id " << id
+          << " is not in the symbol table " << opts.symbols->Name();
       words.push_back(std::move(w));
     }
     out.emplace_back(reader.Key(), std::move(words));
@@ -56,9 +56,9 @@ std::map<std::string, std::string> ReadUtt2Spk(const std::string& rspecifier) {
   reader.Open(rspecifier);
   for (; !reader.Done(); reader.Next()) {
     const auto& v = reader.Value();
-    KQ_CHECK(v.size() == 1, kFormat) << rspecifier << ", key " << reader.Key()
-                                     << ": expected exactly one speaker id, got " << v.size()
-                                     << " tokens";
+    KQ_CHECK(v.size() == 1, kFormat)
+        << rspecifier << ", key " << reader.Key() << ": expected exactly one speaker id, got "
+        << v.size() << " tokens";
     KQ_CHECK(m.emplace(reader.Key(), v[0]).second, kInvalidArgument)
         << rspecifier << ": duplicate key " << reader.Key();
   }
@@ -72,8 +72,8 @@ std::unique_ptr<fst::SymbolTable> ReadSymbolTable(const std::string& path) {
     KQ_CHECK(probe.good(), kIo) << "cannot open symbol table " << path;
   }
   std::unique_ptr<fst::SymbolTable> table(fst::SymbolTable::ReadText(path));
-  KQ_CHECK(table != nullptr, kFormat) << "cannot parse symbol table " << path
-                                      << " (expected \"word id\" per line)";
+  KQ_CHECK(table != nullptr, kFormat)
+      << "cannot parse symbol table " << path << " (expected \"word id\" per line)";
   return table;
 }
 

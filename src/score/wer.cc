@@ -14,8 +14,8 @@ ScoringMode ParseScoringMode(const std::string& mode) {
   if (mode == "present") return ScoringMode::kPresent;
   if (mode == "all") return ScoringMode::kAll;
   if (mode == "strict") return ScoringMode::kStrict;
-  KQ_THROW(kInvalidArgument) << "--mode option invalid: expected \"present\"|\"all\"|\"strict\", got "
-                             << mode;
+  KQ_THROW(kInvalidArgument)
+      << "--mode option invalid: expected \"present\"|\"all\"|\"strict\", got " << mode;
 }
 
 void WerStats::Add(const EditCounts& counts, int64_t ref_words, bool sentence_error) {
@@ -79,8 +79,8 @@ std::vector<UttResult> ScoreTranscripts(const Transcripts& refs, const Transcrip
     r.key = key;
     if (it == hyps.end()) {
       if (mode == ScoringMode::kStrict) {
-        KQ_THROW(kInvalidArgument) << "No hypothesis for key " << key
-                                   << " and strict mode specifier.";
+        KQ_THROW(kInvalidArgument)
+            << "No hypothesis for key " << key << " and strict mode specifier.";
       }
       stats->num_absent++;
       if (mode == ScoringMode::kPresent) continue;
@@ -189,11 +189,10 @@ std::string FormatSpeakerTable(const std::vector<UttResult>& results,
   os << pad("SPEAKER") << buf;
   auto rows = [&](const std::string& name, const WerStats& st) {
     std::snprintf(buf, sizeof(buf), "  %-4s %7lld %7lld %7lld %7lld %7lld %7lld %7lld %7lld\n",
-                  "raw", static_cast<long long>(st.num_sent),
-                  static_cast<long long>(st.num_words), static_cast<long long>(st.NumCorrect()),
-                  static_cast<long long>(st.num_sub), static_cast<long long>(st.num_ins),
-                  static_cast<long long>(st.num_del), static_cast<long long>(st.word_errs),
-                  static_cast<long long>(st.sent_errs));
+                  "raw", static_cast<long long>(st.num_sent), static_cast<long long>(st.num_words),
+                  static_cast<long long>(st.NumCorrect()), static_cast<long long>(st.num_sub),
+                  static_cast<long long>(st.num_ins), static_cast<long long>(st.num_del),
+                  static_cast<long long>(st.word_errs), static_cast<long long>(st.sent_errs));
     os << pad(name) << buf;
     std::snprintf(buf, sizeof(buf), "  %-4s %7lld %7lld %7s %7s %7s %7s %7s %7s\n", "sys",
                   static_cast<long long>(st.num_sent), static_cast<long long>(st.num_words),

@@ -1,10 +1,11 @@
 // Word error rate exactly as Kaldi's compute-wer computes and prints it.
 //
-// Edit distance: Kaldi's LevenshteinEditDistance(ref, hyp, &ins, &del, &sub) (util/edit-distance-inl.h)
-// keeps, per cell, the counts of the path it chose, with these tie rules: a substitution/match
-// is taken only when strictly cheaper than both insertion and deletion; otherwise a deletion when
-// strictly cheaper than an insertion; otherwise an insertion. The total is always the minimal
-// edit distance, but the ins/del/sub split depends on these rules, so we reproduce them exactly.
+// Edit distance: Kaldi's LevenshteinEditDistance(ref, hyp, &ins, &del, &sub)
+// (util/edit-distance-inl.h) keeps, per cell, the counts of the path it chose, with these tie
+// rules: a substitution/match is taken only when strictly cheaper than both insertion and deletion;
+// otherwise a deletion when strictly cheaper than an insertion; otherwise an insertion. The total
+// is always the minimal edit distance, but the ins/del/sub split depends on these rules, so we
+// reproduce them exactly.
 //
 // Alignment (for per-utterance ref/hyp display): Kaldi's LevenshteinAlignment (what align-text
 // uses), whose trace-back prefers match/substitution, then deletion, then insertion on ties. It can
@@ -31,8 +32,8 @@ struct EditCounts {
 template <typename T>
 EditCounts LevenshteinCounts(const std::vector<T>& ref, const std::vector<T>& hyp);
 
-// One aligned column: ref word or nullopt-like empty (`has_ref` false) for an insertion, hyp word
-// or empty for a deletion.
+// One aligned column. An insertion has no reference side (has_ref false), a deletion no
+// hypothesis side (has_hyp false); the missing side's value is T{}.
 template <typename T>
 struct AlignedPair {
   bool has_ref = false;

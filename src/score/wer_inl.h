@@ -10,7 +10,8 @@ namespace kaldiq::score {
 template <typename T>
 EditCounts LevenshteinCounts(const std::vector<T>& ref, const std::vector<T>& hyp) {
   // Row over reference positions, advanced one hypothesis word at a time, each cell carrying the
-  // counts of the path Kaldi's rules chose (see wer.h). prev = row hyp_index-1, cur = row hyp_index.
+  // counts of the path Kaldi's rules chose (see wer.h). prev = row hyp_index-1, cur = row
+  // hyp_index.
   const size_t r = ref.size();
   std::vector<EditCounts> prev(r + 1), cur(r + 1);
   for (size_t i = 0; i <= r; ++i) {

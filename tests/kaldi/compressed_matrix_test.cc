@@ -174,9 +174,13 @@ TEST(CompressedMatrix, CorruptHeadersAreErrors) {
 }
 
 // Kaldi-written compressed matrices: the chain egs in ../shared hold "CM" feature chunks
-// written by Kaldi's nnet3-chain-get-egs. We decompress them, check the values lie within each
-// column's stored [p0, p100], and re-compress: Kaldi's scheme reproduces its own output when
-// fed its own decompressed values, so this checks our compressor against Kaldi's bytes.
+// written by Kaldi. We read them (read/write must be the identity on their bytes), decompress,
+// and re-compress the decompressed values with the speech-feature method. Kaldi's scheme is
+// almost idempotent, so most re-compressions must equal Kaldi's bytes exactly -- a check of our
+// compressor against Kaldi's. Known, legitimate exceptions (measured: 7 of 400): chunks whose
+// column headers were inherited from a larger matrix (Kaldi's sub-range constructor keeps the
+// parent's percentiles), and a 1-ulp change of the global range when the decompressed min/max
+// differ from the original ones.
 TEST(CompressedMatrix, KaldiWrittenEgsMatrices) {
   std::string path = std::string(KQ_SHARED_DIR) + "/fixtures/models/tdnn-seed/egs/valid_diagnostic.cegs";
   std::ifstream f(path, std::ios::binary);
@@ -185,7 +189,7 @@ TEST(CompressedMatrix, KaldiWrittenEgsMatrices) {
   size_t pos = 0;
   int matrices = 0, identical = 0;
   int64_t bytes_total = 0, bytes_equal = 0;
-  while ((pos = data.find("<NnetIo> input ", pos)) != std::string::npos && matrices < 50) {
+  while ((pos = data.find("<NnetIo> input ", pos)) != std::string::npos && matrices < 400) {
     size_t cm = data.find("CM ", pos);
     ASSERT_NE(cm, std::string::npos);
     std::istringstream is(data.substr(cm, 1 << 20));
@@ -205,11 +209,12 @@ TEST(CompressedMatrix, KaldiWrittenEgsMatrices) {
     ++matrices;
     pos = cm;
   }
-  ASSERT_GT(matrices, 10);
+  ASSERT_GE(matrices, 400);
   std::printf("Kaldi egs CM matrices: %d read; re-compression of their decompressed values: %d "
               "byte-identical, %.4f%% of bytes equal\n",
               matrices, identical, 100.0 * bytes_equal / bytes_total);
-  EXPECT_GE(double(bytes_equal) / bytes_total, 0.99);
+  EXPECT_GE(identical, 380);
+  EXPECT_GE(double(bytes_equal) / bytes_total, 0.999);
 }
 
 }  // namespace

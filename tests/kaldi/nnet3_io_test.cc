@@ -467,5 +467,33 @@ TEST(Nnet3Io, NotAModel) {
   EXPECT_NE(err.find("not a Kaldi nnet3 model"), std::string::npos) << err;
 }
 
+// Every single-byte corruption of a small binary model (all component types) must end in a
+// kaldiq::Error or a valid model -- never a crash, another exception type, or a huge allocation.
+TEST(Nnet3Io, CorruptedBytesGiveCleanErrors) {
+  TempDir dir;
+  WriteFileBytes(dir.File("all.txt"), kAllComponentsModel);
+  KaldiModel m = ReadKaldiModel(dir.File("all.txt"));
+  std::ostringstream os;
+  WriteNnet(os, true, m.nnet);
+  const std::string bytes = os.str();
+  int errors = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (unsigned char flip : {0x55u, 0x80u}) {
+      std::string mutated = bytes;
+      mutated[i] = static_cast<char>(mutated[i] ^ flip);
+      std::istringstream is(mutated);
+      Nnet n;
+      try {
+        ReadNnet(is, true, &n);
+      } catch (const Error&) {
+        ++errors;
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "byte " << i << ": non-kaldiq exception " << e.what();
+      }
+    }
+  }
+  EXPECT_GT(errors, static_cast<int>(bytes.size()));  // most corruptions are detected
+}
+
 }  // namespace
 }  // namespace kaldiq::kaldi

@@ -1,6 +1,7 @@
 #include "kaldi/table.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstring>
@@ -362,6 +363,18 @@ TEST(TableBadInput, WriterLeavesNothingOnError) {
   }  // normal destruction commits
   EXPECT_EQ(access(out.c_str(), F_OK), 0);
   EXPECT_THROW(MatrixWriter("ark:" + out).Write("bad key", MatrixF()), Error);
+}
+
+TEST(KaldiStream, DevNullIsWrittenInPlace) {
+  // Kaldi scripts write "ark:/dev/null"; it must not be replaced by a renamed temporary.
+  {
+    MatrixWriter w("ark:/dev/null");
+    w.Write("a", MatrixF(3, 3));
+    w.Close();
+  }
+  struct stat st;
+  ASSERT_EQ(stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
 }
 
 TEST(KaldiStream, InputOffsetAndStdinKinds) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "kaldi/nnet3/model_io.h"
 #include "test_util.h"
@@ -83,6 +84,36 @@ TEST(TransitionModel, ClassicHmmTextRoundTrip) {
   EXPECT_TRUE(tm.IsFinal(4));
   WriteTransitionModel(dir.File("hmm2.txt"), tm, false);
   EXPECT_EQ(ReadFileBytes(dir.File("hmm2.txt")), text);
+}
+
+TEST(TransitionModel, CorruptedBytesGiveCleanErrors) {
+  const std::string text =
+      "<TransitionModel> \n<Topology> \n<TopologyEntry> \n<ForPhones> \n1 2 \n</ForPhones> \n"
+      "<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 1 <Transition> 0 0.5 <Transition> 1 0.5 "
+      "</State> \n<State> 1 </State> \n</TopologyEntry> \n</Topology> \n<Tuples> 2 \n1 0 0 1 \n"
+      "2 0 2 3 \n</Tuples> \n<LogProbs> \n [ 0 -0.6931472 -0.6931472 -0.6931472 -0.6931472 ]\n"
+      "</LogProbs> \n</TransitionModel> \n";
+  std::istringstream tis(text);
+  TransitionModel tm;
+  tm.Read(tis, false);
+  EXPECT_EQ(tm.NumPdfs(), 4);
+  std::ostringstream os;
+  tm.Write(os, true);
+  const std::string bytes = os.str();
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string mutated = bytes;
+    mutated[i] = static_cast<char>(mutated[i] ^ 0x41);
+    std::istringstream is(mutated);
+    TransitionModel t;
+    try {
+      t.Read(is, true);
+      // If it parsed, the maps must be usable.
+      for (int32_t tid = 1; tid <= t.NumTransitionIds(); ++tid) t.TransitionIdToPdf(tid);
+    } catch (const Error&) {
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "byte " << i << ": non-kaldiq exception " << e.what();
+    }
+  }
 }
 
 TEST(TransitionModel, BadInput) {

@@ -39,7 +39,9 @@ CmdResult Call(kaldiq::cli::CommandFn fn, const std::string& name, std::vector<s
   r.err = testing::internal::GetCapturedStderr();
   return r;
 }
-CmdResult Wer(std::vector<std::string> args) { return Call(kaldiq::cli::RunWer, "wer", std::move(args)); }
+CmdResult Wer(std::vector<std::string> args) {
+  return Call(kaldiq::cli::RunWer, "wer", std::move(args));
+}
 CmdResult Score(std::vector<std::string> args) {
   return Call(kaldiq::cli::RunScore, "score", std::move(args));
 }
@@ -71,14 +73,16 @@ class TempDir {
 };
 
 TEST(WerCli, ByteIdenticalToKaldiComputeWerOnDev60) {
-  const CmdResult r = Wer({"--text", "--mode=present", "ark:" + kDev + "/text", "ark:" + kDev + "/hyp.txt"});
+  const CmdResult r =
+      Wer({"--text", "--mode=present", "ark:" + kDev + "/text", "ark:" + kDev + "/hyp.txt"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, Slurp(kDev + "/wer_1best.txt"));
   // Integer ids (the default, as in compute-wer): the hypothesis against itself.
   const CmdResult self = Wer({"ark:" + kDev + "/words.int", "ark:" + kDev + "/words.int"});
   EXPECT_EQ(self.status, 0) << self.err;
-  EXPECT_EQ(self.out, "%WER 0.00 [ 0 / 479, 0 ins, 0 del, 0 sub ]\n%SER 0.00 [ 0 / 60 ]\n"
-                      "Scored 60 sentences, 0 not present in hyp.\n");
+  EXPECT_EQ(self.out,
+            "%WER 0.00 [ 0 / 479, 0 ins, 0 del, 0 sub ]\n%SER 0.00 [ 0 / 60 ]\n"
+            "Scored 60 sentences, 0 not present in hyp.\n");
 }
 
 TEST(WerCli, ModesAndMissingHypotheses) {
@@ -86,11 +90,13 @@ TEST(WerCli, ModesAndMissingHypotheses) {
   const std::string ref = "ark:" + t.File("ref", "u1 a b c\nu2 d e\nu3 f\n");
   const std::string hyp = "ark:" + t.File("hyp", "u1 a x c\nu2 d e g\n");
   CmdResult r = Wer({"--text", "--mode=present", ref, hyp});
-  EXPECT_EQ(r.out, "%WER 40.00 [ 2 / 5, 1 ins, 0 del, 1 sub ] [PARTIAL]\n%SER 100.00 [ 2 / 2 ]\n"
-                   "Scored 2 sentences, 1 not present in hyp.\n");
+  EXPECT_EQ(r.out,
+            "%WER 40.00 [ 2 / 5, 1 ins, 0 del, 1 sub ] [PARTIAL]\n%SER 100.00 [ 2 / 2 ]\n"
+            "Scored 2 sentences, 1 not present in hyp.\n");
   r = Wer({"--text", "--mode=all", ref, hyp});
-  EXPECT_EQ(r.out, "%WER 50.00 [ 3 / 6, 1 ins, 1 del, 1 sub ] [PARTIAL]\n%SER 100.00 [ 3 / 3 ]\n"
-                   "Scored 3 sentences, 1 not present in hyp.\n");
+  EXPECT_EQ(r.out,
+            "%WER 50.00 [ 3 / 6, 1 ins, 1 del, 1 sub ] [PARTIAL]\n%SER 100.00 [ 3 / 3 ]\n"
+            "Scored 3 sentences, 1 not present in hyp.\n");
   r = Wer({"--text", ref, hyp});  // strict is compute-wer's default
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
@@ -146,14 +152,16 @@ TEST(WerCli, EmptyUtterancesAndZeroWords) {
   const std::string hyp = "ark:" + t.File("hyp", "u1\nu2 extra\n");
   const CmdResult r = Wer({"--text", ref, hyp});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "%WER inf [ 1 / 0, 1 ins, 0 del, 0 sub ]\n%SER 50.00 [ 1 / 2 ]\n"
-                   "Scored 2 sentences, 0 not present in hyp.\n");
+  EXPECT_EQ(r.out,
+            "%WER inf [ 1 / 0, 1 ins, 0 del, 0 sub ]\n%SER 50.00 [ 1 / 2 ]\n"
+            "Scored 2 sentences, 0 not present in hyp.\n");
 }
 
 TEST(WerCli, AlignmentSpeakersAndComparison) {
-  const CmdResult r = Wer({"--text", "--mode=present", "--print-utt-alignment",
-                     "--utt2spk=ark:" + kDev + "/utt2spk", "--compare-hyp=ark:" + kDev + "/hyp.txt",
-                     "--seed=3", "ark:" + kDev + "/text", "ark:" + kDev + "/hyp.txt"});
+  const CmdResult r =
+      Wer({"--text", "--mode=present", "--print-utt-alignment",
+           "--utt2spk=ark:" + kDev + "/utt2spk", "--compare-hyp=ark:" + kDev + "/hyp.txt",
+           "--seed=3", "ark:" + kDev + "/text", "ark:" + kDev + "/hyp.txt"});
   EXPECT_EQ(r.status, 0) << r.err;
   const std::string kaldi = Slurp(kDev + "/wer_1best.txt");
   EXPECT_EQ(r.out.substr(0, kaldi.size()), kaldi);  // compute-wer's lines stay first
@@ -168,9 +176,10 @@ TEST(WerCli, AlignmentSpeakersAndComparison) {
 
 TEST(WerCli, ComparisonOfDifferentSystems) {
   TempDir t;
-  // B (the reference itself) is strictly better than A (Kaldi's 1-best with 18 erroneous utterances).
+  // B (the reference itself) is strictly better than A (Kaldi's 1-best with 18 erroneous
+  // utterances).
   const CmdResult r = Wer({"--text", "--compare-hyp=ark:" + kDev + "/text", "ark:" + kDev + "/text",
-                     "ark:" + kDev + "/hyp.txt"});
+                           "ark:" + kDev + "/hyp.txt"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("%WER A 5.22, B 0.00, B - A = -5.22"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("P(B better) = 100.00%"), std::string::npos) << r.out;
@@ -191,9 +200,9 @@ TEST(ScoreCli, SweepsADecodeDirLikeScoreKaldi) {
   EXPECT_EQ(r.out, best);
   EXPECT_EQ(best.substr(0, 2), "%W");
   // LMWT 10 / WIP 0.0 is Kaldi's own 1-best scoring, with compute-wer's command line first.
-  EXPECT_EQ(Slurp(dir + "/wer_10_0.0"),
-            "compute-wer --text --mode=present ark:" + dir +
-                "/scoring_kaldi/test_filt.txt ark,p:- \n" + Slurp(kDev + "/wer_1best.txt"));
+  EXPECT_EQ(Slurp(dir + "/wer_10_0.0"), "compute-wer --text --mode=present ark:" + dir +
+                                            "/scoring_kaldi/test_filt.txt ark,p:- \n" +
+                                            Slurp(kDev + "/wer_1best.txt"));
   for (const char* f : {"/wer_9_0.5", "/wer_11_0.5", "/scoring_kaldi/penalty_0.5/11.txt",
                         "/scoring_kaldi/wer_details/per_utt", "/scoring_kaldi/wer_details/wip"}) {
     EXPECT_TRUE(fs::exists(dir + f)) << f;
@@ -202,9 +211,9 @@ TEST(ScoreCli, SweepsADecodeDirLikeScoreKaldi) {
   const std::string dir2 = t.Path("decode2");
   fs::create_directories(dir2);
   fs::copy_file(dir + "/lat.1.gz", dir2 + "/lat.1.gz");
-  const CmdResult r2 = Score({"--quiet", "--num-threads=2", "--post-decode-acwt=10", "--min-lmwt=9",
-                              "--max-lmwt=11", "--word-ins-penalty=0.0,0.5", "--compare=" + dir,
-                              kSharedDev + "/text", kWords, dir2});
+  const CmdResult r2 =
+      Score({"--quiet", "--num-threads=2", "--post-decode-acwt=10", "--min-lmwt=9", "--max-lmwt=11",
+             "--word-ins-penalty=0.0,0.5", "--compare=" + dir, kSharedDev + "/text", kWords, dir2});
   EXPECT_EQ(r2.status, 0) << r2.err;
   const auto after_command_line = [](const std::string& s) { return s.substr(s.find('\n')); };
   EXPECT_EQ(after_command_line(Slurp(dir2 + "/wer_11_0.5")),

@@ -103,19 +103,19 @@ TEST(Sweep, WritesKaldiScoringFiles) {
   const size_t best = BestPointIndex(points);
   WriteScoringDir(dir.string(), refs, points, best);
   for (const auto& p : points) {
-    const std::string wer = Slurp(dir.string() + "/wer_" + std::to_string(p.point.lmwt) + "_" +
-                                  p.point.wip);
+    const std::string wer =
+        Slurp(dir.string() + "/wer_" + std::to_string(p.point.lmwt) + "_" + p.point.wip);
     EXPECT_EQ(wer, "compute-wer --text --mode=present ark:" + dir.string() +
                        "/scoring_kaldi/test_filt.txt ark,p:- \n" + FormatWerReport(p.stats));
   }
   // At LMWT 10, WIP 0.0 this is exactly Kaldi's 1-best scoring (wer_1best.txt).
   EXPECT_EQ(Slurp(dir.string() + "/wer_10_0.0"),
             "compute-wer --text --mode=present ark:" + dir.string() +
-                "/scoring_kaldi/test_filt.txt ark,p:- \n" + Slurp(kTestdata + "/dev60/wer_1best.txt"));
+                "/scoring_kaldi/test_filt.txt ark,p:- \n" +
+                Slurp(kTestdata + "/dev60/wer_1best.txt"));
   EXPECT_EQ(Slurp(dir.string() + "/scoring_kaldi/best_wer"),
             BestWerLine(points[best], dir.string()) + "\n");
-  EXPECT_EQ(Slurp(dir.string() + "/scoring_kaldi/test_filt.txt"),
-            Slurp(kShared + "/dev60/text"));
+  EXPECT_EQ(Slurp(dir.string() + "/scoring_kaldi/test_filt.txt"), Slurp(kShared + "/dev60/text"));
   EXPECT_TRUE(fs::exists(dir / "scoring_kaldi/penalty_0.5/9.txt"));
   EXPECT_EQ(Slurp(dir.string() + "/scoring_kaldi/wer_details/lmwt"),
             std::to_string(points[best].point.lmwt) + "\n");

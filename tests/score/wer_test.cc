@@ -133,9 +133,7 @@ TEST(FormatPercent, RoundsLikeKaldiFloat) {
   EXPECT_EQ(FormatPercent(0, 5), "0.00");
 }
 
-Transcripts Refs() {
-  return {{"u1", W("a b c")}, {"u2", W("d e")}, {"u3", W("f")}, {"u4", {}}};
-}
+Transcripts Refs() { return {{"u1", W("a b c")}, {"u2", W("d e")}, {"u3", W("f")}, {"u4", {}}}; }
 
 TEST(ScoreTranscripts, Modes) {
   TranscriptMap hyps = {{"u1", W("a b c")}, {"u2", W("d x y")}, {"u4", {}}};
@@ -184,11 +182,13 @@ TEST(FormatSpeakerTable, CountsPerSpeakerAndSum) {
   const std::string t =
       FormatSpeakerTable(res, {{"u1", "s1"}, {"u2", "s1"}, {"u3", "s2"}, {"u4", "s2"}});
   // s1: 2 sentences, 5 words, 4 correct, 1 sub, 1 ins, 0 del, 2 errors, 1 sentence error.
-  EXPECT_NE(t.find("s1       raw        2       5       4       1       1       0       2       1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find("s1       raw        2       5       4       1       1       0       2       1\n"),
+      std::string::npos)
       << t;
-  EXPECT_NE(t.find("s1       sys        2       5   80.00   20.00   20.00    0.00   40.00   50.00\n"),
-            std::string::npos)
+  EXPECT_NE(
+      t.find("s1       sys        2       5   80.00   20.00   20.00    0.00   40.00   50.00\n"),
+      std::string::npos)
       << t;
   EXPECT_NE(t.find("SUM      raw        4       6       5"), std::string::npos) << t;
   EXPECT_THROW(FormatSpeakerTable(res, {{"u1", "s1"}}), Error);

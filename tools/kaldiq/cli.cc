@@ -15,22 +15,9 @@ void ConfigureApp(CLI::App& app, const std::string& usage) {
 
 CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
                      const std::string& help) {
-  // A string option with an optional value so that --x, --x=true and --x=false all work.
-  auto* opt = app.add_option_function<std::string>(
-      name,
-      [value, name](const std::string& s) {
-        if (s.empty() || s == "true" || s == "1" || s == "True") {
-          *value = true;
-        } else if (s == "false" || s == "0" || s == "False") {
-          *value = false;
-        } else {
-          throw CLI::ValidationError(name, "expected true or false, got '" + s + "'");
-        }
-      },
-      help + " (default: " + (*value ? "true" : "false") + ")");
-  opt->expected(0, 1);
-  opt->default_str("");
-  return opt;
+  // CLI11's bool flag accepts --x, --x=true|false|1|0 and never consumes the next positional
+  // argument (which an option with an optional value would: `--text ark:ref` must stay a flag).
+  return app.add_flag(name, *value, help + " (default: " + (*value ? "true" : "false") + ")");
 }
 
 int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,

@@ -41,14 +41,16 @@ const char kUsage[] =
     "Usage: kaldiq score [options] <data-dir|text> <lang-dir|words.txt> <decode-dir>\n"
     "E.g.:  kaldiq score --num-threads=2 data/test data/lang exp/chain/tdnn/decode_test\n"
     "\n"
-    "Lattices: <decode-dir>/lat.*.gz (read through \"gunzip -c ... |\"), else <decode-dir>/lat.ark,\n"
+    "Lattices: <decode-dir>/lat.*.gz (read through \"gunzip -c ... |\"), else "
+    "<decode-dir>/lat.ark,\n"
     "or any rspecifier given with --lattices.\n"
     "--post-decode-acwt: chain models decode with --acoustic-scale=1.0 and the recipe then scales\n"
     "  the stored lattices by 10 (lattice-scale --acoustic-scale=10); give 10 here when scoring\n"
     "  such unscaled lattices (applied first, as its own lattice-scale pass).\n"
     "--compare=<decode-dir-B>: also sweep B's lattices (same options) and run a paired\n"
     "  significance test (matched pairs / MAPSSWE over utterances, and a paired bootstrap with\n"
-    "  --seed) between this directory (A) and B, each at its own best (LMWT, WIP); prints p-values\n"
+    "  --seed) between this directory (A) and B, each at its own best (LMWT, WIP); prints "
+    "p-values\n"
     "  and 95% confidence intervals of WER(B) - WER(A). B's scoring files are written too.\n";
 
 // <decode-dir>/lat.N.gz in job order (N numeric), else lat.ark.
@@ -116,8 +118,7 @@ int RunScore(int argc, char** argv) {
   std::vector<std::string> args;
   app.add_option("--min-lmwt", min_lmwt, "Minimum LM weight")->capture_default_str();
   app.add_option("--max-lmwt", max_lmwt, "Maximum LM weight")->capture_default_str();
-  app.add_option("--word-ins-penalty", word_ins_penalty,
-                 "Comma-separated word insertion penalties")
+  app.add_option("--word-ins-penalty", word_ins_penalty, "Comma-separated word insertion penalties")
       ->capture_default_str();
   app.add_option("--post-decode-acwt", post_decode_acwt,
                  "Acoustic scale applied to the lattices before the sweep (10 for chain "
@@ -145,8 +146,8 @@ int RunScore(int argc, char** argv) {
     const std::string& data = args[0];
     const std::string& lang = args[1];
     std::string decode_dir = args[2];
-    KQ_CHECK(fs::is_directory(decode_dir), kIo) << "decode directory " << decode_dir
-                                                << " does not exist";
+    KQ_CHECK(fs::is_directory(decode_dir), kIo)
+        << "decode directory " << decode_dir << " does not exist";
     const std::string text = fs::is_directory(data) ? data + "/text" : data;
     const std::string words = fs::is_directory(lang) ? lang + "/words.txt" : lang;
 
@@ -183,7 +184,8 @@ int RunScore(int argc, char** argv) {
       std::vector<score::PairedUtt> paired;
       for (const auto& r : a.points[a.best].results) {
         auto it = by_key.find(r.key);
-        if (it != by_key.end()) paired.push_back({r.counts.errors, it->second->counts.errors, r.ref_words});
+        if (it != by_key.end())
+          paired.push_back({r.counts.errors, it->second->counts.errors, r.ref_words});
       }
       const auto& pa = a.points[a.best].point;
       const auto& pb = b.points[b.best].point;

@@ -3,6 +3,7 @@
 // second hypothesis set.
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -141,8 +142,8 @@ int RunWer(int argc, char** argv) {
       for (const auto& [key, ref] : refs) {
         auto it = hyps.find(key);
         if (it == hyps.end() && scoring_mode == score::ScoringMode::kPresent) continue;
-        extra += score::FormatUttAlignment(key, ref, it == hyps.end() ? std::vector<std::string>()
-                                                                       : it->second);
+        extra += score::FormatUttAlignment(
+            key, ref, it == hyps.end() ? std::vector<std::string>() : it->second);
       }
     }
     if (!utt2spk.empty()) extra += score::FormatSpeakerTable(results, score::ReadUtt2Spk(utt2spk));
@@ -161,9 +162,9 @@ int RunWer(int argc, char** argv) {
         paired.push_back({r.counts.errors, it->second->counts.errors, r.ref_words});
       }
       extra += "System B (" + compare_hyp + "):\n" + score::FormatWerReport(stats_b);
-      extra += score::FormatSignificance(args[1], compare_hyp, paired,
-                                         score::MatchedPairsTest(paired),
-                                         score::PairedBootstrap(paired, replications, seed));
+      extra +=
+          score::FormatSignificance(args[1], compare_hyp, paired, score::MatchedPairsTest(paired),
+                                    score::PairedBootstrap(paired, replications, seed));
     }
     std::cout << score::FormatWerReport(stats) << extra;
     std::cout.flush();

@@ -9,6 +9,13 @@ namespace kaldiq::kaldi::internal {
 
 namespace {
 
+// Shape checks so that consumers can index weights without re-validating.
+void CheckBias(const MatrixF& w, const std::vector<float>& b, bool may_be_empty) {
+  KQ_CHECK((may_be_empty && b.empty()) || static_cast<int64_t>(b.size()) == w.rows(), kFormat)
+      << "bias dim " << b.size() << " does not match " << w.rows() << " weight rows";
+  KQ_CHECK(w.rows() > 0 && w.cols() > 0, kFormat) << "empty weight matrix";
+}
+
 void ReadAffine(std::istream& is, bool binary, bool natural_gradient, AffineComponent* c) {
   c->natural_gradient = natural_gradient;
   ReadUpdatableCommon(is, binary, &c->common);
@@ -29,6 +36,7 @@ void ReadAffine(std::istream& is, bool binary, bool natural_gradient, AffineComp
       tok = ReadToken(is, binary);
     }
     if (tok != close) UnexpectedToken(is, close, tok);
+    CheckBias(c->linear_params, c->bias_params, false);
     return;
   }
   if (tok != "<RankIn>") UnexpectedToken(is, "<RankIn>", tok);
@@ -61,6 +69,7 @@ void ReadAffine(std::istream& is, bool binary, bool natural_gradient, AffineComp
     tok = ReadToken(is, binary);
   }
   if (tok != close) UnexpectedToken(is, close, tok);
+  CheckBias(c->linear_params, c->bias_params, false);
 }
 
 void WriteAffine(std::ostream& os, bool binary, const AffineComponent& c) {
@@ -90,6 +99,7 @@ void ReadFixedAffine(std::istream& is, bool binary, FixedAffineComponent* c) {
   ExpectToken(is, binary, "<BiasParams>");
   ReadVector(is, binary, &c->bias_params);
   ExpectToken(is, binary, "</FixedAffineComponent>");
+  CheckBias(c->linear_params, c->bias_params, false);
 }
 
 void WriteFixedAffine(std::ostream& os, bool binary, const FixedAffineComponent& c) {
@@ -119,6 +129,7 @@ void ReadLinear(std::istream& is, bool binary, LinearComponent* c) {
   c->num_samples_history = ExpectFloat(is, binary, "<NumSamplesHistory>");
   c->update_period = ExpectInt(is, binary, "<UpdatePeriod>");
   ExpectToken(is, binary, "</LinearComponent>");
+  KQ_CHECK(c->params.rows() > 0 && c->params.cols() > 0, kFormat) << "empty weight matrix";
 }
 
 void WriteLinear(std::ostream& os, bool binary, const LinearComponent& c) {
@@ -165,6 +176,10 @@ void ReadTdnn(std::istream& is, bool binary, TdnnComponent* c) {
   c->rank_in = ReadInt(is, binary);
   c->rank_out = ReadInt(is, binary);
   ExpectToken(is, binary, "</TdnnComponent>");
+  CheckBias(c->linear_params, c->bias_params, true);
+  KQ_CHECK(c->linear_params.cols() % static_cast<int64_t>(c->time_offsets.size()) == 0, kFormat)
+      << "TdnnComponent: " << c->linear_params.cols() << " weight columns not a multiple of "
+      << c->time_offsets.size() << " time offsets";
 }
 
 void WriteTdnn(std::ostream& os, bool binary, const TdnnComponent& c) {
@@ -239,6 +254,16 @@ void ReadConv(std::istream& is, bool binary, TimeHeightConvolutionComponent* c) 
   c->rank_in = ReadInt(is, binary);
   c->rank_out = ReadInt(is, binary);
   ExpectToken(is, binary, "</TimeHeightConvolutionComponent>");
+  CheckBias(c->linear_params, c->bias_params, false);
+  const ConvolutionModel& m = c->model;
+  KQ_CHECK(c->linear_params.rows() == m.num_filters_out &&
+               c->linear_params.cols() ==
+                   static_cast<int64_t>(m.offsets.size()) * m.num_filters_in,
+           kFormat)
+      << "TimeHeightConvolutionComponent: weights " << c->linear_params.rows() << " x "
+      << c->linear_params.cols() << " do not match the convolution model";
+  for (const auto& o : m.offsets)
+    KQ_CHECK(o.second > -(1 << 20) && o.second < (1 << 20), kFormat) << "bad height offset";
 }
 
 void WriteConv(std::ostream& os, bool binary, const TimeHeightConvolutionComponent& c) {
