@@ -78,6 +78,10 @@ void DecodeRun::OpenOutputs(const std::string& lattice_wspec, const std::string&
 
 void DecodeRun::DecodeOne(DecodeRunItem* item, const PrepareFn& prepare, int worker,
                           UtteranceResult* result, std::string* error) {
+  if (!item->error.empty()) {
+    *error = item->error;
+    return;
+  }
   try {
     if (prepare) prepare(item, worker);
     if (item->input.rows() == 0) {

@@ -36,6 +36,14 @@ struct DecodeRunItem {
   // decode: the log-likelihoods; recognize: the features, replaced by the log-likelihoods
   // by the prepare function.
   MatrixF input;
+  // Extra inputs for the prepare function (recognize's i-vectors), looked up by the reader.
+  bool has_ivector = false;
+  std::vector<float> ivector;
+  bool has_online_ivectors = false;
+  MatrixF online_ivectors;
+  // Set by the reader when the utterance cannot be processed (e.g. no i-vector): it is then
+  // reported with this message and counted as failed.
+  std::string error;
 };
 
 // Optional per-utterance step run on the worker thread before decoding (the network forward of

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "kernels/gemm_f32.h"
 #include "util/error.h"
@@ -116,11 +117,30 @@ void PackedLinearF32::Run(int64_t m, const float* x, int64_t ldx, float* y, int6
   using dt = dnnl::memory::data_type;
   // kaldiq parallelises above the kernels (per utterance): one OpenMP thread per caller.
   omp_set_num_threads(1);
-  dnnl::memory::desc x_md({m, impl_->k}, dt::f32, {ldx, 1});
-  dnnl::memory::desc y_md({m, impl_->n}, dt::f32, {ldy, 1});
-  dnnl::memory xm(x_md, Engine(), const_cast<float*>(x));
-  dnnl::memory ym(y_md, Engine(), y);
-  std::shared_ptr<Impl::PerM> p = impl_->Get(m);
+  // Primitives exist per row count; row counts are rounded up to a multiple of kRowBucket
+  // (padding rows are zeros, computed and dropped) so a run creates few primitives. Each output
+  // row depends only on its input row, so the padding does not change the results.
+  constexpr int64_t kRowBucket = 8;
+  const int64_t mp = (m + kRowBucket - 1) / kRowBucket * kRowBucket;
+  const int64_t k = impl_->k, n = impl_->n;
+  thread_local std::vector<float> xpad, ypad;
+  const float* xs = x;
+  float* ys = y;
+  int64_t ldxs = ldx, ldys = ldy;
+  if (mp != m) {
+    xpad.assign(static_cast<size_t>(mp * k), 0.0f);
+    for (int64_t r = 0; r < m; ++r) std::copy(x + r * ldx, x + r * ldx + k, xpad.data() + r * k);
+    ypad.resize(static_cast<size_t>(mp * n));
+    xs = xpad.data();
+    ys = ypad.data();
+    ldxs = k;
+    ldys = n;
+  }
+  dnnl::memory::desc x_md({mp, k}, dt::f32, {ldxs, 1});
+  dnnl::memory::desc y_md({mp, n}, dt::f32, {ldys, 1});
+  dnnl::memory xm(x_md, Engine(), const_cast<float*>(xs));
+  dnnl::memory ym(y_md, Engine(), ys);
+  std::shared_ptr<Impl::PerM> p = impl_->Get(mp);
   dnnl::memory scratch(p->scratch_md, Engine());
   dnnl::stream s(Engine());
   std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, xm},
@@ -130,6 +150,8 @@ void PackedLinearF32::Run(int64_t m, const float* x, int64_t ldx, float* y, int6
   if (impl_->has_bias) args[DNNL_ARG_BIAS] = impl_->bias;
   p->prim.execute(s, args);
   s.wait();
+  if (mp != m)
+    for (int64_t r = 0; r < m; ++r) std::copy(ys + r * n, ys + r * n + n, y + r * ldy);
 }
 
 const char* PackedLinearF32::Backend() { return "onednn"; }

@@ -1,6 +1,7 @@
 #include "quant/calibrate.h"
 
 #include <algorithm>
+#include <functional>
 #include <sstream>
 
 #include "nnet/lower.h"
@@ -18,15 +19,32 @@ std::vector<std::string> SplitCommaList(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> InputLayers(const nnet::Graph& graph) {
+  std::vector<std::string> out;
+  const int32_t input = graph.Find("input");
+  for (const nnet::Op& op : graph.ops) {
+    if (op.type != nnet::OpType::kAffine) continue;
+    bool reads_input = false;
+    std::function<void(const nnet::DescExpr&)> visit = [&](const nnet::DescExpr& e) {
+      if (e.kind == nnet::DescExpr::Kind::kNode && e.node == input) reads_input = true;
+      for (const auto& c : e.children) visit(c);
+    };
+    for (const auto& p : op.input.parts) visit(p);
+    if (reads_input) out.push_back(op.name);
+  }
+  return out;
+}
+
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
-                         const std::vector<std::string>& keep_float,
-                         std::vector<std::string>* folds) {
+                         bool fold_input_affine, std::vector<std::string>* folds) {
   nnet::LowerOptions lower;
   lower.optimize = false;
   nnet::Graph g = nnet::LowerNnet(nnet, model_name, lower);
   std::vector<std::string> log = FoldScalesBackward(&g);
   nnet::OptimizeForInference(&g);
-  std::vector<std::string> more = FoldForInt8(&g, keep_float);
+  std::vector<std::string> keep;
+  if (!fold_input_affine) keep = InputLayers(g);
+  std::vector<std::string> more = FoldForInt8(&g, keep);
   log.insert(log.end(), more.begin(), more.end());
   if (folds) *folds = std::move(log);
   return g;
@@ -49,9 +67,11 @@ Calibrator::Calibrator(const nnet::Graph& graph, const Scheme& scheme,
                        const std::vector<std::string>& keep_float)
     : graph_(graph), scheme_(scheme), keep_float_(keep_float) {
   CheckKeepFloat(graph, keep_float);
+  if (scheme.input_layer_float)
+    for (const std::string& name : InputLayers(graph)) keep_float_.push_back(name);
   for (const nnet::Op& op : graph.ops) {
     if (op.type != nnet::OpType::kAffine) continue;
-    if (std::find(keep_float.begin(), keep_float.end(), op.name) != keep_float.end()) continue;
+    if (std::find(keep_float_.begin(), keep_float_.end(), op.name) != keep_float_.end()) continue;
     observers_.emplace(op.name, Observer(op.input_dim));
   }
 }

@@ -20,8 +20,10 @@ namespace kaldiq::quant {
 // applies FoldForInt8. *folds receives the fold log (may be null). The same function is used by
 // calibrate and quantize, so a plan always matches the graph it was made for.
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
-                         const std::vector<std::string>& keep_float,
-                         std::vector<std::string>* folds);
+                         bool fold_input_affine, std::vector<std::string>* folds);
+
+// Affine ops reading the network input ("input" op) directly (the LDA, or tdnn1 after a fold).
+std::vector<std::string> InputLayers(const nnet::Graph& graph);
 
 // Throws kInvalidArgument if a --keep-float name is not an affine op of the graph.
 void CheckKeepFloat(const nnet::Graph& graph, const std::vector<std::string>& keep_float);

@@ -110,6 +110,8 @@ void WritePlan(const std::string& path, const Plan& plan) {
   os << "act-range " << ToString(s.act_range) << '\n';
   os << "observer " << ToString(s.observer) << ' ' << F(s.percentile) << '\n';
   os << "bias-correction " << s.bias_correction << '\n';
+  os << "fold-input-affine " << s.fold_input_affine << '\n';
+  os << "input-layer-float " << s.input_layer_float << '\n';
   for (const std::string& f : plan.folds) os << "fold " << f << '\n';
   for (const LayerPlan& l : plan.layers) {
     os << "layer " << l.name << ' ' << (l.keep_float ? "float" : "int8") << ' ' << l.input_dim
@@ -156,6 +158,8 @@ Plan ReadPlan(const std::string& path) {
     s.observer = ParseObserverKind(ob[1]);
     s.percentile = in.Float(ob[2]);
     s.bias_correction = in.Int(in.Expect("bias-correction", 2)[1]) != 0;
+    s.fold_input_affine = in.Int(in.Expect("fold-input-affine", 2)[1]) != 0;
+    s.input_layer_float = in.Int(in.Expect("input-layer-float", 2)[1]) != 0;
   } catch (const Error& e) {
     if (std::string(e.what()).rfind(path, 0) == 0) throw;
     in.Throw(e.what());

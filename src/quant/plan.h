@@ -13,6 +13,8 @@
 //   act-range static
 //   observer percentile 99.999
 //   bias-correction 1
+//   fold-input-affine 0
+//   input-layer-float 1
 //   fold tdnn1.batchnorm -> tdnn2.affine            (zero or more)
 //   layer tdnn2.affine int8 768 256                 (name, int8|float, input dim, output dim)
 //   act-min-max -0.5 7.25

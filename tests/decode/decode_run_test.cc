@@ -81,7 +81,10 @@ DecodeRun* RunAll(const DecodingGraph& graph, const Model& model, const DecodeRu
                    "ark,t:" + out_prefix + ".ali");
   std::vector<DecodeRunItem> batch;
   for (kaldi::SequentialMatrixReader r(loglikes_rspec); !r.Done(); r.Next()) {
-    batch.push_back(DecodeRunItem{r.Key(), r.Value()});
+    DecodeRunItem item;
+    item.key = r.Key();
+    item.input = r.Value();
+    batch.push_back(std::move(item));
     if (batch.size() == 3) {  // several batches, to exercise batch boundaries
       run->ProcessBatch(&batch, nullptr);
       batch.clear();

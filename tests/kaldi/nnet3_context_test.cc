@@ -55,6 +55,20 @@ TEST(Nnet3Context, TdnnSeedMatchesKaldi) {
   EXPECT_EQ(xent.left_context, 15);
 }
 
+// The chain egs were dumped with the model's context + 1 (chain training's frame-shift
+// augmentation): egs/info/left_context = right_context = 16.
+TEST(Nnet3Context, TdnnSeedEgsContextIsModelContextPlusOne) {
+  const std::string info = std::string(KQ_SHARED_DIR) + "/fixtures/models/tdnn-seed/egs/info/";
+  std::ifstream l(info + "left_context"), r(info + "right_context");
+  if (!l.good() || !r.good()) GTEST_SKIP() << info << " not present (../shared absent)";
+  int egs_left = 0, egs_right = 0;
+  l >> egs_left;
+  r >> egs_right;
+  NnetContext ctx = ComputeContext(ReadKaldiModel(TestData("tdnn-seed/final.mdl")).nnet);
+  EXPECT_EQ(egs_left, ctx.left_context + 1);
+  EXPECT_EQ(egs_right, ctx.right_context + 1);
+}
+
 TEST(Nnet3Context, TdnnfSmall) {
   KaldiModel m = ReadKaldiModel(TestData("tdnnf-small/final.raw"));
   NnetContext ctx = ComputeContext(m.nnet);

@@ -22,7 +22,7 @@ struct CalibrateFlags {
   std::string scheme = "best", observer, act_range, weight_quantizer, keep_float;
   float percentile = 0.0f;
   int weight_bits = 0;
-  std::string bias_correction;
+  std::string bias_correction, fold_input_affine, input_layer_float;
   int64_t num_utts = 0;
   bool quiet = false;
   std::string model, features, plan;
@@ -45,7 +45,15 @@ quant::Scheme MakeScheme(const CalibrateFlags& f) {
         << "--bias-correction must be true or false";
     s.bias_correction = f.bias_correction == "true";
   }
-  bool custom = !f.observer.empty() || f.percentile > 0.0f || !f.act_range.empty() ||
+  auto flag = [](const std::string& v, const char* name, bool* out) {
+    if (v.empty()) return false;
+    KQ_CHECK(v == "true" || v == "false", kInvalidArgument) << name << " must be true or false";
+    *out = v == "true";
+    return true;
+  };
+  bool rewrites = flag(f.fold_input_affine, "--fold-input-affine", &s.fold_input_affine);
+  rewrites |= flag(f.input_layer_float, "--input-layer-float", &s.input_layer_float);
+  bool custom = rewrites || !f.observer.empty() || f.percentile > 0.0f || !f.act_range.empty() ||
                 !f.weight_quantizer.empty() || f.weight_bits != 0 || !f.bias_correction.empty();
   if (custom) s.name += "+custom";
   return s;
@@ -58,7 +66,7 @@ int Calibrate(const CalibrateFlags& f) {
   std::vector<std::string> folds;
   nnet::Graph graph;
   try {
-    graph = quant::LowerForInt8(km.nnet, f.model, {}, &folds);
+    graph = quant::LowerForInt8(km.nnet, f.model, scheme.fold_input_affine, &folds);
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }
@@ -109,6 +117,10 @@ int RunCalibrate(int argc, char** argv) {
   app.add_option("--weight-bits", f.weight_bits, "Override the weight bit width (2..8)");
   app.add_option("--weight-quantizer", f.weight_quantizer, "Override weight ranges: minmax, mse");
   app.add_option("--bias-correction", f.bias_correction, "Override bias correction: true, false");
+  app.add_option("--fold-input-affine", f.fold_input_affine,
+                 "Override: fold the input affine layer (LDA) into the next layer (true, false)");
+  app.add_option("--input-layer-float", f.input_layer_float,
+                 "Override: keep the layers reading the network input in fp32 (true, false)");
   app.add_option("--keep-float", f.keep_float,
                  "Comma-separated affine layers to keep in fp32 (e.g. output.affine)");
   app.add_option("--num-utts", f.num_utts, "Use at most this many utterances (0 = all)")

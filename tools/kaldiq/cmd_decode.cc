@@ -73,7 +73,10 @@ int RunDecode(int argc, char** argv) {
     const size_t batch_size = static_cast<size_t>(opts.num_threads) * 8;
     std::vector<decode::DecodeRunItem> batch;
     for (; !reader.Done(); reader.Next()) {
-      batch.push_back(decode::DecodeRunItem{reader.Key(), std::move(reader.Value())});
+      decode::DecodeRunItem item;
+      item.key = reader.Key();
+      item.input = std::move(reader.Value());
+      batch.push_back(std::move(item));
       if (batch.size() >= batch_size) {
         run.ProcessBatch(&batch, nullptr);
         batch.clear();

@@ -1,6 +1,7 @@
 // kaldiq info = Kaldi's nnet3-am-info (for final.mdl) / nnet3-info (for .raw nnets): dims,
 // context, modulus, priors, the config graph with dims, and one line per component with its
-// type, dims and parameter count.
+// type, dims and parameter count. Other registered model formats (the int8 file) get a summary
+// of their lowered graph.
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "kaldi/nnet3/context.h"
 #include "kaldi/nnet3/model_io.h"
+#include "nnet/load_model.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {
@@ -115,6 +117,36 @@ std::string ModelInfo(const kaldi::KaldiModel& m) {
   return os.str();
 }
 
+// Models in other formats (the kaldiq int8 file, via the loaders registered in main.cc): a
+// summary of the lowered graph.
+std::string InferenceModelInfo(const nnet::InferenceModel& m) {
+  std::ostringstream os;
+  const nnet::Graph& g = m.net.graph;
+  os << "format: " << m.format << "\n";
+  os << "input-dim: " << g.InputDim("input") << "\n";
+  os << "ivector-dim: " << g.InputDim("ivector") << "\n";
+  os << "num-pdfs: " << g.OutputDim() << "\n";
+  os << "prior-dimension: " << m.net.priors.size() << "\n";
+  if (m.has_transition_model) {
+    os << "transition-model: num-phones=" << m.trans_model.NumPhones()
+       << " num-transition-ids=" << m.trans_model.NumTransitionIds()
+       << " num-pdfs=" << m.trans_model.NumPdfs() << "\n";
+  }
+  os << "left-context: " << m.net.left_context << "\n";
+  os << "right-context: " << m.net.right_context << "\n";
+  int64_t params = 0;
+  for (const nnet::Op& op : g.ops) params += op.weight.size() + int64_t(op.bias.size());
+  os << "num-parameters: " << params << "\n";
+  for (const nnet::Op& op : g.ops) {
+    os << "op name=" << op.name << " type=" << nnet::OpTypeName(op.type)
+       << " input-dim=" << op.input_dim << " output-dim=" << op.output_dim;
+    if (!op.component.empty()) os << " component=" << op.component;
+    if (op.weight.size() > 0) os << " weight=" << op.weight.rows() << "x" << op.weight.cols();
+    os << "\n";
+  }
+  return os.str();
+}
+
 }  // namespace
 
 int RunInfo(int argc, char** argv) {
@@ -128,8 +160,15 @@ int RunInfo(int argc, char** argv) {
                "e.g.: kaldiq info exp/chain/tdnn/final.mdl");
   app.add_option("model-in", model, "Kaldi model (final.mdl or .raw; '-' for stdin)")->required();
   return RunGuarded("info", app, argc, argv, [&]() -> int {
-    kaldi::KaldiModel m = kaldi::ReadKaldiModel(model);
-    std::string info = ModelInfo(m);
+    std::string info;
+    try {
+      info = ModelInfo(kaldi::ReadKaldiModel(model));
+    } catch (const Error& e) {
+      // Not a Kaldi model: another registered format (int8) may know it; if none does, the
+      // loader rethrows the Kaldi reader's error naming the file.
+      if (std::string(e.what()).find("not a Kaldi nnet3 model") == std::string::npos) throw;
+      info = InferenceModelInfo(nnet::LoadModelForInference(model));
+    }
     std::fwrite(info.data(), 1, info.size(), stdout);
     return 0;
   });

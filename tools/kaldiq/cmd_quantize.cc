@@ -34,7 +34,7 @@ int Quantize(const QuantizeFlags& f) {
   quant::Plan plan = quant::ReadPlan(f.plan);
   nnet::Graph graph;
   try {
-    graph = quant::LowerForInt8(km.nnet, f.model, {}, nullptr);
+    graph = quant::LowerForInt8(km.nnet, f.model, plan.scheme.fold_input_affine, nullptr);
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }
