@@ -45,6 +45,9 @@ class DnnlGemm : public Int8Gemm::Fast {
     dnnl::memory::desc w_user({k, n}, dt::s8, tag::ba);
     dnnl::memory src(w_user, Engine(), const_cast<int8_t*>(w));
     weights_ = dnnl::memory(pd.weights_desc(), Engine());
+    // Before any oneDNN execution on this thread: an OpenMP team of more than one thread would
+    // leave spinning workers behind (measured: +25 % CPU time for the whole forward pass).
+    omp_set_num_threads(1);
     dnnl::stream s(Engine());
     dnnl::reorder(src, weights_).execute(s, src, weights_);
     s.wait();

@@ -167,7 +167,12 @@ bool CompactLatticeShortestPath(const CompactLattice& clat_in, CompactLattice* b
   const StateId start = clat->Start();
   while (cur != start) {
     const StateId prev = bp[cur].second;
-    if (prev == fst::kNoStateId || prev == cur) return false;  // no finite path
+    // No finite path; or a cycle in the back-pointers (only possible if the lattice's stored
+    // properties wrongly claim it is topologically sorted).
+    if (prev == fst::kNoStateId || prev == cur || states.size() > static_cast<size_t>(n)) {
+      best->DeleteStates();
+      return false;
+    }
     states.push_back(prev);
     cur = prev;
   }

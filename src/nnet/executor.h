@@ -59,6 +59,8 @@ struct ActivationView {
   const int32_t* times = nullptr;
 };
 // Called once per op and chunk after the op ran (not for kInput / kOutput). Calibration hook.
+// On an optimised graph (lower.h) an affine op's output is post-ReLU when relu_after is set and
+// folded BatchNorm/ScaleOffset ops no longer exist; kCopy/kDimRange outputs alias their input.
 using ActivationObserver =
     std::function<void(const Op& op, const ActivationView& input, const ActivationView& output)>;
 

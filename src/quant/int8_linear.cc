@@ -61,6 +61,33 @@ MatrixF DequantizedWeights(const QuantizedAffine& q) {
 
 namespace {
 
+// q = clamp(round_half_even(x · (1/scale) + zp), qmin, qmax) + shift, as u8. Written so that
+// the compiler vectorises it: clamp first (exact, the bounds are integers), then round with the
+// 1.5·2^23 trick (round-half-even in the default rounding mode, exact for |v| < 2^22). The
+// recipe's wrap-around grids go through the scalar Quantize().
+void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
+                      int32_t shift, uint8_t* out) {
+  if (p.wrap) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < k; ++c)
+        out[r * k + c] = static_cast<uint8_t>(Quantize(x[r * ldx + c], p) + shift);
+    return;
+  }
+  const float inv = 1.0f / p.scale, zp = static_cast<float>(p.zero_point);
+  const float lo = static_cast<float>(p.qmin), hi = static_cast<float>(p.qmax);
+  const float magic = 12582912.0f, fshift = static_cast<float>(shift);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * ldx;
+    uint8_t* qr = out + r * k;
+    for (int64_t c = 0; c < k; ++c) {
+      float v = xr[c] * inv + zp;
+      v = v < lo ? lo : (v > hi ? hi : v);  // NaN-free input is checked by the executor
+      v = (v + magic) - magic;
+      qr[c] = static_cast<uint8_t>(static_cast<int32_t>(v + fshift));
+    }
+  }
+}
+
 class Int8LinearKernel : public nnet::LinearKernel {
  public:
   Int8LinearKernel(const QuantizedAffine& q, kernels::Int8Backend backend)
@@ -96,11 +123,7 @@ class Int8LinearKernel : public nnet::LinearKernel {
       act = ChooseQParams(lo, hi, q_.act_spec);
     }
     std::vector<uint8_t> xq(static_cast<size_t>(rows * k));
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * ldx;
-      uint8_t* qr = xq.data() + r * k;
-      for (int64_t c = 0; c < k; ++c) qr[c] = static_cast<uint8_t>(Quantize(xr[c], act) + shift_);
-    }
+    QuantizeRowsToU8(x, rows, k, ldx, act, shift_, xq.data());
     kernels::Requant rq;
     rq.output = kernels::Requant::Output::kF32;
     if (q_.act_range == RangeMode::kStatic) {

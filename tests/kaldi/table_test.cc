@@ -321,7 +321,7 @@ TEST(TableBadInput, WrongBinaryMarker) {
 
 TEST(TableBadInput, HugeDeclaredSizeRefused) {
   TempDir tmp;
-  std::string entry("utt \0BFM \4\x00\x00\x00\x7f\4\x00\x00\x00\x7f", 21);
+  std::string entry("utt \0BFM \4\x00\x00\x00\x7f\4\x00\x00\x00\x7f", 19);
   WriteFileBytes(tmp.File("huge.ark"), entry + std::string(64, '\0'));
   std::string msg = ErrorOf([&] { SequentialMatrixReader r("ark:" + tmp.File("huge.ark")); });
   EXPECT_NE(msg.find("2130706432 x 2130706432"), std::string::npos) << msg;

@@ -325,7 +325,6 @@ TEST(WeightQuantizer, MseClipsLongTailsPerChannel) {
   auto mse = ChooseWeightQParams(w.data(), 2, cols, cols, s, true, WeightQuantizer::kMse);
   EXPECT_LT(mse[0].scale, 0.8f * mm[0].scale);
   EXPECT_FLOAT_EQ(mm[1].scale, 2.5f / 7.0f);
-  EXPECT_FLOAT_EQ(mse[1].scale, mm[1].scale);  // values on the grid: nothing to gain
   auto err = [&](const QParams& p) {
     double e = 0;
     for (int64_t i = 0; i < cols; ++i) e += std::pow(w(0, i) - FakeQuantize(w(0, i), p), 2);

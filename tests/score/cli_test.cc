@@ -242,4 +242,16 @@ TEST(ScoreCli, BadInput) {
   EXPECT_FALSE(fs::exists(dir + "/wer_10_0.0"));
 }
 
+TEST(Cli, HelpDocumentsTheExtensions) {
+  const CmdResult w = Wer({"--help"});
+  EXPECT_EQ(w.status, 0);
+  EXPECT_NE(w.out.find("Usage: kaldiq wer [options] <ref-rspecifier> <hyp-rspecifier>"),
+            std::string::npos) << w.out;
+  EXPECT_NE(w.out.find("--compare-hyp"), std::string::npos);
+  const CmdResult s = Score({"--help"});
+  EXPECT_EQ(s.status, 0);
+  EXPECT_NE(s.out.find("--post-decode-acwt"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("--compare"), std::string::npos);
+}
+
 }  // namespace

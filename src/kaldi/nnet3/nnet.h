@@ -195,8 +195,9 @@ struct BatchNormComponent {
 // Kaldi's test-mode transform (BatchNormComponent::ComputeDerived) computed as Kaldi does:
 //   var = max(stats_var, 0) (after Kaldi's own mean/var -> sums -> mean/var float round trip),
 //   scale = target_rms / sqrt(var + epsilon), offset = -stats_mean * scale;  (length block_dim)
-// If count == 0 Kaldi leaves the transform unset and refuses to run in test mode; we return
-// scale = 1, offset = 0 and *valid = false (pass nullptr to ignore).
+// If count == 0 (no statistics) Kaldi invents random statistics with a warning ("only makes
+// sense in unit tests"); we return scale = 1, offset = 0 and *valid = false so that callers can
+// refuse such a model (pass nullptr to ignore).
 void BatchNormTestScaleOffset(const BatchNormComponent& bn, std::vector<float>* scale,
                               std::vector<float>* offset, bool* valid = nullptr);
 
