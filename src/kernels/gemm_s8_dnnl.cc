@@ -23,6 +23,9 @@ dnnl::engine& Engine() {
 class DnnlGemm : public Int8Gemm::Fast {
  public:
   DnnlGemm(int64_t n, int64_t k, const int8_t* w) : n_(n), k_(k) {
+    // Before any oneDNN call on this thread: an OpenMP team of more than one thread would leave
+    // spinning workers behind (measured: +25 % CPU time for the whole forward pass).
+    omp_set_num_threads(1);
     using dt = dnnl::memory::data_type;
     using tag = dnnl::memory::format_tag;
     const dnnl::memory::dim M = DNNL_RUNTIME_DIM_VAL;
@@ -45,9 +48,6 @@ class DnnlGemm : public Int8Gemm::Fast {
     dnnl::memory::desc w_user({k, n}, dt::s8, tag::ba);
     dnnl::memory src(w_user, Engine(), const_cast<int8_t*>(w));
     weights_ = dnnl::memory(pd.weights_desc(), Engine());
-    // Before any oneDNN execution on this thread: an OpenMP team of more than one thread would
-    // leave spinning workers behind (measured: +25 % CPU time for the whole forward pass).
-    omp_set_num_threads(1);
     dnnl::stream s(Engine());
     dnnl::reorder(src, weights_).execute(s, src, weights_);
     s.wait();

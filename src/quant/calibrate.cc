@@ -36,11 +36,13 @@ std::vector<std::string> InputLayers(const nnet::Graph& graph) {
 }
 
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
-                         bool fold_input_affine, std::vector<std::string>* folds) {
+                         bool fold_input_affine, bool fold_scales_backward,
+                         std::vector<std::string>* folds) {
   nnet::LowerOptions lower;
   lower.optimize = false;
   nnet::Graph g = nnet::LowerNnet(nnet, model_name, lower);
-  std::vector<std::string> log = FoldScalesBackward(&g);
+  std::vector<std::string> log;
+  if (fold_scales_backward) log = FoldScalesBackward(&g);
   nnet::OptimizeForInference(&g);
   std::vector<std::string> keep;
   if (!fold_input_affine) keep = InputLayers(g);

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "kaldi/nnet3/model_io.h"
+#include "quant/calibrate.h"
 #include "quant/int8_model_io.h"
 #include "util/error.h"
 
@@ -18,6 +20,8 @@ Int8Model BuildInt8Model(Graph graph, const Plan& plan, const std::string& plan_
   CheckPlanMatchesGraph(plan, graph, plan_path);
   Int8Model m;
   m.scheme_name = plan.scheme.name;
+  m.fold_input_affine = plan.scheme.fold_input_affine;
+  m.fold_scales_backward = plan.scheme.weight_per_channel;
   m.folds = plan.folds;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
     Op& op = graph.ops[i];
@@ -103,6 +107,21 @@ nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Back
   }
   net.priors = model.priors;
   return net;
+}
+
+nnet::ExecutableNet LoadComparisonReference(const std::string& fp32_model,
+                                            const std::string& int8_model) {
+  if (!IsInt8ModelFile(int8_model)) return nnet::LoadModelForInference(fp32_model).net;
+  Int8Model m = ReadInt8Model(int8_model);
+  kaldi::KaldiModel km = kaldi::ReadKaldiModel(fp32_model);
+  try {
+    nnet::ExecutableNet net = nnet::Prepare(
+        LowerForInt8(km.nnet, fp32_model, m.fold_input_affine, m.fold_scales_backward, nullptr));
+    net.priors = km.priors;
+    return net;
+  } catch (const Error& e) {
+    throw e.WithContext(fp32_model);
+  }
 }
 
 void RegisterInt8ModelLoader() {

@@ -24,6 +24,9 @@ inline constexpr uint32_t kInt8FormatVersion = 1;
 struct Int8Model {
   std::string scheme_name;
   std::vector<std::string> folds;
+  // How the fp32 graph was lowered (LowerForInt8 flags), so a reference can be lowered alike.
+  bool fold_input_affine = false;
+  bool fold_scales_backward = false;
   // The folded graph. Ops listed in `layers` have an empty weight matrix (their weights are
   // the int8 ones); other affine ops keep fp32 weights.
   nnet::Graph graph;
@@ -54,6 +57,12 @@ int64_t FileSize(const std::string& path);
 // A runnable network: int8 kernels for the int8 layers, fp32 for the rest.
 nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
                                        kernels::Int8Backend backend = kernels::Int8Backend::kAuto);
+
+// The fp32 reference network for `forward --compare-to`: the Kaldi model `fp32_model` lowered
+// exactly as the int8 model at `int8_model` was (same folds), so per-layer outputs compare like
+// with like. When `int8_model` is not an int8 file, the plain LoadModelForInference network.
+nnet::ExecutableNet LoadComparisonReference(const std::string& fp32_model,
+                                            const std::string& int8_model);
 
 // Registers the int8 format with nnet::LoadModelForInference (idempotent). Commands that load
 // models call this once at start-up.

@@ -335,7 +335,8 @@ std::string SerializeInt8Model(const Int8Model& m) {
       case 0: {
         std::ostringstream meta;
         meta << "format kaldiq-int8\nversion " << kInt8FormatVersion << "\nscheme " << m.scheme_name
-             << "\n";
+             << "\nfold-input-affine " << m.fold_input_affine << "\nfold-scales-backward "
+             << m.fold_scales_backward << "\n";
         for (const auto& f : m.folds) meta << "fold " << f << "\n";
         std::string t = meta.str();
         w.Raw(t.data(), t.size());
@@ -413,6 +414,8 @@ Int8Model DeserializeInt8Model(const std::string& b) {
     while (meta >> key && std::getline(meta >> std::ws, value)) {
       if (key == "scheme") m.scheme_name = value;
       if (key == "fold") m.folds.push_back(value);
+      if (key == "fold-input-affine") m.fold_input_affine = value == "1";
+      if (key == "fold-scales-backward") m.fold_scales_backward = value == "1";
     }
   }
   if (size[1] > 0) {

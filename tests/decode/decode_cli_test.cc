@@ -26,7 +26,7 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(is), std::istreambuf_iterator<char>());
 }
 
-int Run(const std::string& args, const std::string& log) {
+int RunKaldiq(const std::string& args, const std::string& log) {
   const std::string cmd = kKaldiq + " " + args + " 2>" + log;
   const int status = std::system(cmd.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -34,13 +34,13 @@ int Run(const std::string& args, const std::string& log) {
 
 TEST(DecodeCliTest, RecognizeEqualsDecodeOfKaldiLoglikes) {
   const std::string d = Temp("dec"), r = Temp("rec");
-  ASSERT_EQ(Run("decode" + kOpts + kData + "/final.mdl " + kData + "/graph-tiny/HCLG.fst ark:" +
+  ASSERT_EQ(RunKaldiq("decode" + kOpts + kData + "/final.mdl " + kData + "/graph-tiny/HCLG.fst ark:" +
                     kData + "/dev60/loglikes5.ark ark:" + d + ".lat ark,t:" + d + ".words ark,t:" +
                     d + ".ali",
                 d + ".log"),
             0)
       << ReadAll(d + ".log");
-  ASSERT_EQ(Run("recognize" + kOpts + "--frame-subsampling-factor=3 --frames-per-chunk=140 " +
+  ASSERT_EQ(RunKaldiq("recognize" + kOpts + "--frame-subsampling-factor=3 --frames-per-chunk=140 " +
                     "--num-threads=2 " + kData + "/final.mdl " + kData + "/graph-tiny/HCLG.fst ark:" +
                     kData + "/dev60/feats_cmvn5.ark ark:" + r + ".lat ark,t:" + r + ".words ark,t:" +
                     r + ".ali",
@@ -57,7 +57,7 @@ TEST(DecodeCliTest, RecognizeEqualsDecodeOfKaldiLoglikes) {
 
 TEST(DecodeCliTest, WordSymbolTablePrintsWords) {
   const std::string d = Temp("syms");
-  ASSERT_EQ(Run("decode" + kOpts + "--word-symbol-table=" + kData + "/graph-tiny/words.txt " +
+  ASSERT_EQ(RunKaldiq("decode" + kOpts + "--word-symbol-table=" + kData + "/graph-tiny/words.txt " +
                     kData + "/final.mdl " + kData + "/graph-tiny/HCLG.fst ark:" + kData +
                     "/dev60/loglikes5.ark ark:/dev/null",
                 d + ".log"),
@@ -75,7 +75,7 @@ TEST(DecodeCliTest, CorruptGraphIsAWholeRunErrorWithoutOutput) {
     std::ofstream(bad, std::ios::binary).write(bytes.data(), bytes.size() / 3);
   }
   std::remove((d + ".lat").c_str());
-  EXPECT_EQ(Run("decode" + kOpts + kData + "/final.mdl " + bad + " ark:" + kData +
+  EXPECT_EQ(RunKaldiq("decode" + kOpts + kData + "/final.mdl " + bad + " ark:" + kData +
                     "/dev60/loglikes5.ark ark:" + d + ".lat",
                 d + ".log"),
             1);
@@ -84,7 +84,7 @@ TEST(DecodeCliTest, CorruptGraphIsAWholeRunErrorWithoutOutput) {
 }
 
 TEST(DecodeCliTest, MissingArgumentsIsAUsageError) {
-  EXPECT_EQ(Run("decode " + kData + "/final.mdl", Temp("usage.log")), 1);
+  EXPECT_EQ(RunKaldiq("decode " + kData + "/final.mdl", Temp("usage.log")), 1);
 }
 
 }  // namespace

@@ -66,7 +66,8 @@ int Calibrate(const CalibrateFlags& f) {
   std::vector<std::string> folds;
   nnet::Graph graph;
   try {
-    graph = quant::LowerForInt8(km.nnet, f.model, scheme.fold_input_affine, &folds);
+    graph = quant::LowerForInt8(km.nnet, f.model, scheme.fold_input_affine,
+                                scheme.weight_per_channel, &folds);
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }

@@ -16,6 +16,8 @@
 #include "util/error.h"
 #include "util/progress.h"
 #include "util/thread_pool.h"
+#include "quant/compare.h"
+#include "quant/int8_model.h"
 
 namespace kaldiq::cli {
 
@@ -27,6 +29,7 @@ struct ForwardFlags {
   int num_threads = 1;
   bool quiet = false;
   std::string model, features, output;
+  std::string compare_to;  // H6: fp32 model for --compare-to
 };
 
 struct Item {
@@ -63,6 +66,15 @@ int Forward(const ForwardFlags& f) {
   if (!f.online_ivectors.empty()) online_reader.Open(f.online_ivectors);
   if (!f.utt2spk.empty()) utt2spk_reader.Open(f.utt2spk);
   kaldi::MatrixWriter writer(f.output);
+
+  // --- H6: --compare-to=<fp32-model>: accuracy of this (int8) model against the fp32 one ---
+  nnet::ExecutableNet compare_ref;
+  std::unique_ptr<quant::Comparer> comparer;
+  if (!f.compare_to.empty()) {
+    compare_ref = quant::LoadComparisonReference(f.compare_to, f.model);
+    comparer = std::make_unique<quant::Comparer>(compare_ref, model.net, f.opts);
+  }
+  // --- end H6 ---
 
   Progress progress("forward", -1, f.quiet);
   int64_t num_success = 0, num_fail = 0, frames = 0;
@@ -118,6 +130,9 @@ int Forward(const ForwardFlags& f) {
         ++num_fail;
       } else {
         writer.Write(item.key, item.result);
+        if (comparer)  // H6: recomputes both networks on this thread (a diagnostic)
+          comparer->Add(item.feats, item.has_ivector ? &item.ivector : nullptr,
+                        item.has_online ? &item.online : nullptr);
         ++num_success;
         frames += item.feats.rows();
       }
@@ -125,6 +140,10 @@ int Forward(const ForwardFlags& f) {
     }
   }
   progress.Finish();
+  if (comparer) {  // H6
+    std::fprintf(stderr, "kaldiq forward: accuracy vs %s:\n", f.compare_to.c_str());
+    comparer->Print(stderr, "  ");
+  }
   KQ_CHECK(num_success > 0, kInvalidArgument)
       << "no utterance succeeded (" << num_fail << " failed); output not written";
   writer.Close();
@@ -191,6 +210,9 @@ int RunForward(int argc, char** argv) {
   app.add_option("--num-threads", f.num_threads,
                  "Utterances computed in parallel (output identical for any value)")
       ->capture_default_str();
+  app.add_option("--compare-to", f.compare_to,
+                 "fp32 model to compare against (prints per-layer SQNR, log-likelihood SQNR and "
+                 "frame-level argmax agreement on stderr)");
   AddBool(app, "--quiet", &f.quiet, "No progress or summary on stderr");
   app.add_option("model", f.model, "Model: final.mdl, .raw, or kaldiq int8 model")->required();
   app.add_option("features-rspecifier", f.features, "Features")->required();
