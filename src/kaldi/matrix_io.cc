@@ -83,6 +83,9 @@ void ReadBinaryMatrix(std::istream& is, Matrix<Real>* m) {
       << DescribePosition(is);
   const int64_t n = static_cast<int64_t>(rows) * cols;
   std::string what = "matrix " + std::to_string(rows) + " x " + std::to_string(cols);
+  // n < 2^62; bound it before multiplying by the element size (no overflow).
+  KQ_CHECK(n <= (int64_t(1) << 40), kFormat)
+      << what << " declares an absurd size " << DescribePosition(is);
   CheckPayloadFits(is, n * static_cast<int64_t>(sizeof(Real)), what.c_str());
   const int64_t kDirectLimit = int64_t(1) << 22;  // elements (16 MiB of float)
   if (n <= kDirectLimit || RemainingBytes(is) >= 0) {
