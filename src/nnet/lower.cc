@@ -310,7 +310,11 @@ class Lowerer {
       op->type = OpType::kNormalize;
       op->target_rms = a->target_rms;
       op->add_log_stddev = a->add_log_stddev;
-    } else if (c.As<kaldi::DropoutComponent>() || c.As<kaldi::GeneralDropoutComponent>() ||
+    } else if (auto* a = c.As<kaldi::DropoutComponent>()) {
+      // Kaldi's test-mode DropoutComponent (nnet3-compute sets test mode) scales by 1 - p.
+      op->type = OpType::kScaleOffset;
+      op->scale.assign(a->dim, 1.0f - a->dropout_proportion);
+    } else if (c.As<kaldi::GeneralDropoutComponent>() ||
                c.As<kaldi::SpecAugmentTimeMaskComponent>() || c.As<kaldi::NoOpComponent>()) {
       op->type = OpType::kCopy;  // identity in test mode
     } else if (auto* a = c.As<kaldi::ScaleAndOffsetComponent>()) {
