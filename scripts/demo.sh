@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The main job on the bundled example (testdata/tdnn-seed: a Kaldi-trained chain TDNN, 60 dev
 # utterances, a small HCLG): CMVN -> fp32 forward -> calibrate -> int8 quantize -> int8 forward ->
-# decode both -> WER, printing sizes, speed and WER fp32 vs int8. Installs Debian deps and builds
-# first. Outputs go to out/demo/ (or $1).
+# decode both -> WER, then prints sizes, speed and WER fp32 vs int8. Installs Debian packages and
+# builds first. Outputs go to out/demo/ (or the directory given as $1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
+echo "building kaldiq (first time: a few minutes)..." >&2
 "$root/scripts/build.sh" >/dev/null
 kq=$root/build/tools/kaldiq/kaldiq
 M=$root/testdata/tdnn-seed
@@ -13,50 +14,59 @@ out=${1:-$root/out/demo}
 mkdir -p "$out"
 cd "$out"
 
-step() { printf '\n== %s\n' "$*" >&2; }
-secs() { local t0=$(date +%s.%N); "$@"; echo "$(date +%s.%N) - $t0" | bc -l; }
+step() { printf '\n== %s\n' "$*"; }
+# timed VAR cmd...: runs cmd, stores its wall time in seconds in VAR.
+timed() { local var=$1 t0=$EPOCHREALTIME; shift; "$@"; printf -v "$var" '%s' "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.3f", b-a}')"; }
 
-step "model"
-"$kq" info "$M/final.mdl" | head -n 12
+step "model: $M/final.mdl"
+"$kq" info "$M/final.mdl" > info.txt
+head -n 8 info.txt
 
-step "CMVN (per-speaker means, as Kaldi's decoding scripts apply it)"
-"$kq" apply-cmvn --quiet --utt2spk=ark:"$M/dev60/utt2spk" ark:"$M/dev60/cmvn.ark" \
+step "CMVN (per-speaker means, as Kaldi's chain decoding applies it)"
+"$kq" apply-cmvn --utt2spk=ark:"$M/dev60/utt2spk" ark:"$M/dev60/cmvn.ark" \
   ark:"$M/dev60/feats.ark" ark,scp:feats_cmvn.ark,feats_cmvn.scp
-# Calibrate on the first 20 utterances; evaluate on the other 40 (never calibrate on the test set).
+# Calibrate on the first 20 utterances, evaluate on the other 40: never calibrate on the test set.
 head -n 20 feats_cmvn.scp > calib.scp
 tail -n +21 feats_cmvn.scp > test.scp
 awk 'NR==FNR{k[$1]=1;next} ($1 in k)' test.scp "$M/dev60/text" > test_text
+frames=$("$kq" copy-feats --write-num-frames=ark,t:- scp:test.scp ark:/dev/null 2>/dev/null | awk '{s+=$2} END{print s}')
 
-fwd_opts="--frame-subsampling-factor=3 --frames-per-chunk=140 --quiet"
-step "fp32 forward"
-t_fp32=$(secs "$kq" forward $fwd_opts "$M/final.mdl" scp:test.scp ark:loglikes.fp32.ark)
+fwd="--frame-subsampling-factor=3 --frames-per-chunk=140"
+step "fp32 forward (40 test utterances, $frames frames = $(awk -v f="$frames" 'BEGIN{printf "%.1f", f/100}') s of audio, 1 thread)"
+timed t_fp32 "$kq" forward $fwd "$M/final.mdl" scp:test.scp ark:loglikes.fp32.ark
 
-step "calibrate + quantize (scheme: best)"
-"$kq" calibrate --quiet --scheme=best $fwd_opts "$M/final.mdl" scp:calib.scp plan.txt
-"$kq" quantize --quiet "$M/final.mdl" plan.txt model.int8
+step "calibrate on 20 held-out utterances (scheme: best), quantize to int8"
+"$kq" calibrate --quiet --scheme=best $fwd "$M/final.mdl" scp:calib.scp plan.txt
+"$kq" quantize $fwd --eval-features=scp:test.scp "$M/final.mdl" plan.txt model.int8
 
-step "int8 forward (compared with fp32)"
-t_int8=$(secs "$kq" forward $fwd_opts --compare-to="$M/final.mdl" model.int8 scp:test.scp ark:loglikes.int8.ark 2> compare.log)
-cat compare.log >&2
+step "int8 forward"
+timed t_int8 "$kq" forward $fwd "model.int8" scp:test.scp ark:loglikes.int8.ark
 
-dec_opts="--acoustic-scale=1.0 --beam=15 --lattice-beam=8 --max-active=7000 --min-active=200 --allow-partial=true --quiet"
+dec="--acoustic-scale=1.0 --beam=15 --lattice-beam=8 --max-active=7000 --min-active=200 --allow-partial=true"
 for m in fp32 int8; do
-  step "decode $m"
-  model=$M/final.mdl; [ $m = int8 ] && model=model.int8
-  "$kq" decode $dec_opts --word-symbol-table="$M/graph-tiny/words.txt" "$model" "$M/graph-tiny/HCLG.fst" \
+  step "decode $m (graph-tiny HCLG, Kaldi's chain beams)"
+  model=$M/final.mdl; [ "$m" = int8 ] && model=model.int8
+  timed "t_dec_$m" "$kq" decode $dec --quiet "$model" "$M/graph-tiny/HCLG.fst" \
     ark:loglikes.$m.ark "ark:| gzip -c > lat.$m.gz" ark,t:words.$m.int
-  "$kq" wer --text --mode=present ark:test_text \
-    "ark:utils_int2sym() { :; }; awk 'NR==FNR{w[\$2]=\$1;next}{printf \"%s\", \$1; for(i=2;i<=NF;i++) printf \" %s\", w[\$i]; print \"\"}' $M/graph-tiny/words.txt words.$m.int |" \
-    > wer.$m.txt
+  # ids -> words, as Kaldi's utils/int2sym.pl -f 2-
+  awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
+    "$M/graph-tiny/words.txt" words.$m.int > hyp.$m.txt
+  "$kq" wer --text --mode=present ark:test_text ark:hyp.$m.txt > wer.$m.txt
 done
 
-frames=$(awk '{print $1}' test.scp | wc -l)
+step "WER fp32 vs int8 (paired significance test)"
+"$kq" wer --text --mode=present --compare-hyp=ark:hyp.int8.txt ark:test_text ark:hyp.fp32.txt | tee compare.txt
+
 size_fp32=$(stat -c %s "$M/final.mdl"); size_int8=$(stat -c %s model.int8)
-printf '\n%-28s %14s %14s\n' "" "fp32" "int8"
-printf '%-28s %14s %14s\n' "model file (bytes)" "$size_fp32" "$size_int8"
-printf '%-28s %14.3f %14.3f\n' "forward time, 40 utts (s)" "$t_fp32" "$t_int8"
-printf '%-28s %14s %14s\n' "WER (40 test utts)" "$(head -n1 wer.fp32.txt | awk '{print $2}')" "$(head -n1 wer.int8.txt | awk '{print $2}')"
+audio=$(awk -v f="$frames" 'BEGIN{print f/100}')
+step "summary"
+printf '%-34s %16s %16s\n' "" "fp32 (final.mdl)" "int8 (model.int8)"
+printf '%-34s %16s %16s\n' "model file size (bytes)" "$size_fp32" "$size_int8"
+printf '%-34s %16.3f %16.3f\n' "forward wall time (s)" "$t_fp32" "$t_int8"
+printf '%-34s %16.4f %16.4f\n' "forward real-time factor" "$(awk -v t="$t_fp32" -v a="$audio" 'BEGIN{print t/a}')" "$(awk -v t="$t_int8" -v a="$audio" 'BEGIN{print t/a}')"
+printf '%-34s %16.3f %16.3f\n' "decode wall time (s)" "$t_dec_fp32" "$t_dec_int8"
+printf '%-34s %16s %16s\n' "WER, 40 test utterances" "$(awk 'NR==1{print $2}' wer.fp32.txt)%" "$(awk 'NR==1{print $2}' wer.int8.txt)%"
 echo
 echo "fp32: $(head -n1 wer.fp32.txt)"
 echo "int8: $(head -n1 wer.int8.txt)"
-echo "(outputs in $out)"
+echo "(wall times include model loading; see bench/ for throughput. Outputs are in $out)"
