@@ -109,5 +109,40 @@ TEST(Lower, RecurrenceIsRejectedWithNodeName) {
   }
 }
 
+// Kaldi's nnet3-compute runs DropoutComponent in test mode, which scales by (1 - proportion);
+// GeneralDropout and NoOp stay identities.
+TEST(Lower, DropoutTestModeScalesByKeepProportion) {
+  kaldi::Nnet nnet;
+  kaldi::Component c;
+  c.name = "drop";
+  kaldi::DropoutComponent d;
+  d.dim = 3;
+  d.dropout_proportion = 0.25f;
+  c.params = d;
+  nnet.components.push_back(c);
+  kaldi::NnetNode in;
+  in.type = kaldi::NodeType::kInput;
+  in.name = "input";
+  in.dim = 3;
+  kaldi::NnetNode cn;
+  cn.type = kaldi::NodeType::kComponent;
+  cn.name = "drop";
+  cn.component_name = "drop";
+  cn.component_index = 0;
+  cn.input = NodeDesc("input", 0);
+  kaldi::NnetNode out;
+  out.type = kaldi::NodeType::kOutput;
+  out.name = "output";
+  out.input = NodeDesc("drop", 1);
+  nnet.nodes = {in, cn, out};
+  ExecutableNet net = Prepare(LowerNnet(nnet, "dropout-test"), KernelChoice::kReference);
+  MatrixF feats(2, 3);
+  for (int i = 0; i < 6; ++i) feats.data()[i] = float(i) - 2.5f;
+  MatrixF got = Executor(net, ComputeOptions()).Compute(feats, nullptr, nullptr);
+  ASSERT_EQ(got.rows(), 2);
+  ASSERT_EQ(got.cols(), 3);
+  for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(got.data()[i], 0.75f * (float(i) - 2.5f));
+}
+
 }  // namespace
 }  // namespace kaldiq::nnet
