@@ -122,7 +122,9 @@ class Int8LinearKernel : public nnet::LinearKernel {
         for (int64_t c = 0; c < k; ++c) lo = std::min(lo, x[r * ldx + c]), hi = std::max(hi, x[r * ldx + c]);
       act = ChooseQParams(lo, hi, q_.act_spec);
     }
-    std::vector<uint8_t> xq(static_cast<size_t>(rows * k));
+    // Per-thread scratch (grown, never shrunk): see Int8Gemm::Compute.
+    thread_local std::vector<uint8_t> xq;
+    if (xq.size() < static_cast<size_t>(rows * k)) xq.resize(static_cast<size_t>(rows * k));
     QuantizeRowsToU8(x, rows, k, ldx, act, shift_, xq.data());
     kernels::Requant rq;
     rq.output = kernels::Requant::Output::kF32;
