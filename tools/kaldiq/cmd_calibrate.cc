@@ -10,7 +10,7 @@
 #include "nnet/executor.h"
 #include "quant/calibrate.h"
 #include "quant/plan.h"
-#include "quant_cli.h"
+#include "utterance_flags.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "utterance_flags.h"
 #include "commands.h"
 #include "kaldi/table.h"
 #include "nnet/executor.h"
@@ -24,8 +25,7 @@ namespace kaldiq::cli {
 namespace {
 
 struct ForwardFlags {
-  nnet::ComputeOptions opts;
-  std::string ivectors, online_ivectors, utt2spk;
+  UtteranceFlags in;  // nnet3-compute's chunking / context / i-vector options
   int num_threads = 1;
   bool quiet = false;
   std::string model, features, output;
@@ -45,26 +45,26 @@ struct Item {
 
 int Forward(const ForwardFlags& f) {
   KQ_CHECK(f.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
-  KQ_CHECK(f.utt2spk.empty() || !f.ivectors.empty(), kInvalidArgument)
+  KQ_CHECK(f.in.utt2spk.empty() || !f.in.ivectors.empty(), kInvalidArgument)
       << "--utt2spk only makes sense with --ivectors";
-  KQ_CHECK(f.ivectors.empty() || f.online_ivectors.empty(), kInvalidArgument)
+  KQ_CHECK(f.in.ivectors.empty() || f.in.online_ivectors.empty(), kInvalidArgument)
       << "give either --ivectors or --online-ivectors, not both";
-  KQ_CHECK(f.online_ivectors.empty() || f.opts.online_ivector_period > 0, kInvalidArgument)
+  KQ_CHECK(f.in.online_ivectors.empty() || f.in.opts.online_ivector_period > 0, kInvalidArgument)
       << "--online-ivectors needs --online-ivector-period";
   const auto start = std::chrono::steady_clock::now();
   nnet::InferenceModel model = nnet::LoadModelForInference(f.model);
 
   std::vector<std::unique_ptr<nnet::Executor>> executors;
   for (int i = 0; i < f.num_threads; ++i)
-    executors.push_back(std::make_unique<nnet::Executor>(model.net, f.opts));
+    executors.push_back(std::make_unique<nnet::Executor>(model.net, f.in.opts));
 
   kaldi::SequentialMatrixReader feature_reader(f.features);
   kaldi::RandomAccessVectorReader ivector_reader;
   kaldi::RandomAccessMatrixReader online_reader;
   kaldi::RandomAccessTokenReader utt2spk_reader;
-  if (!f.ivectors.empty()) ivector_reader.Open(f.ivectors);
-  if (!f.online_ivectors.empty()) online_reader.Open(f.online_ivectors);
-  if (!f.utt2spk.empty()) utt2spk_reader.Open(f.utt2spk);
+  if (!f.in.ivectors.empty()) ivector_reader.Open(f.in.ivectors);
+  if (!f.in.online_ivectors.empty()) online_reader.Open(f.in.online_ivectors);
+  if (!f.in.utt2spk.empty()) utt2spk_reader.Open(f.in.utt2spk);
   kaldi::MatrixWriter writer(f.output);
 
   // --- H6: --compare-to=<fp32-model>: accuracy of this (int8) model against the fp32 one ---
@@ -72,7 +72,7 @@ int Forward(const ForwardFlags& f) {
   std::unique_ptr<quant::Comparer> comparer;
   if (!f.compare_to.empty()) {
     compare_ref = quant::LoadComparisonReference(f.compare_to, f.model);
-    comparer = std::make_unique<quant::Comparer>(compare_ref, model.net, f.opts);
+    comparer = std::make_unique<quant::Comparer>(compare_ref, model.net, f.in.opts);
   }
   // --- end H6 ---
 
@@ -87,9 +87,9 @@ int Forward(const ForwardFlags& f) {
       Item item;
       item.key = feature_reader.Key();
       item.feats = feature_reader.Value();
-      if (!f.ivectors.empty()) {
+      if (!f.in.ivectors.empty()) {
         std::string key = item.key;
-        if (!f.utt2spk.empty()) {
+        if (!f.in.utt2spk.empty()) {
           if (!utt2spk_reader.HasKey(key)) {
             item.error = "not in --utt2spk";
           } else {
@@ -103,7 +103,7 @@ int Forward(const ForwardFlags& f) {
           item.has_ivector = true;
         }
       }
-      if (!f.online_ivectors.empty()) {
+      if (!f.in.online_ivectors.empty()) {
         if (!online_reader.HasKey(item.key)) {
           item.error = "no online i-vector available";
         } else {
@@ -172,40 +172,9 @@ int RunForward(int argc, char** argv) {
                " e.g.: kaldiq forward --frame-subsampling-factor=3 final.mdl scp:feats.scp "
                "ark:loglikes.ark");
   ForwardFlags f;
-  app.add_option("--frames-per-chunk", f.opts.frames_per_chunk,
-                 "Number of frames in each chunk that is separately evaluated by the network "
-                 "(rounded up to a multiple of --frame-subsampling-factor)")
-      ->capture_default_str();
-  app.add_option("--extra-left-context", f.opts.extra_left_context,
-                 "Number of frames of additional left-context to add on top of the network's "
-                 "requirement")
-      ->capture_default_str();
-  app.add_option("--extra-right-context", f.opts.extra_right_context,
-                 "Number of frames of additional right-context")
-      ->capture_default_str();
-  app.add_option("--extra-left-context-initial", f.opts.extra_left_context_initial,
-                 "Extra left context for the first chunk of an utterance (-1: use "
-                 "--extra-left-context)")
-      ->capture_default_str();
-  app.add_option("--extra-right-context-final", f.opts.extra_right_context_final,
-                 "Extra right context for the last chunk of an utterance (-1: use "
-                 "--extra-right-context)")
-      ->capture_default_str();
-  app.add_option("--frame-subsampling-factor", f.opts.frame_subsampling_factor,
-                 "Output one frame in every this many input frames (3 for chain models)")
-      ->capture_default_str();
-  app.add_option("--ivectors", f.ivectors,
-                 "Rspecifier for i-vectors as vectors (not estimated online); per utterance, or "
-                 "per speaker with --utt2spk");
-  app.add_option("--utt2spk", f.utt2spk, "Rspecifier for utt2spk, to look i-vectors up by speaker");
-  app.add_option("--online-ivectors", f.online_ivectors,
-                 "Rspecifier for i-vectors estimated online, as matrices (needs "
-                 "--online-ivector-period)");
-  app.add_option("--online-ivector-period", f.opts.online_ivector_period,
-                 "Number of frames between i-vectors in the --online-ivectors matrices")
-      ->capture_default_str();
-  AddBool(app, "--apply-exp", &f.opts.apply_exp, "Apply exp() to the output");
-  AddBool(app, "--use-priors", &f.opts.use_priors,
+  AddUtteranceOptions(app, &f.in);
+  AddBool(app, "--apply-exp", &f.in.opts.apply_exp, "Apply exp() to the output");
+  AddBool(app, "--use-priors", &f.in.opts.use_priors,
           "Subtract the log of the priors stored in the model (a final.mdl with priors)");
   app.add_option("--num-threads", f.num_threads,
                  "Utterances computed in parallel (output identical for any value)")

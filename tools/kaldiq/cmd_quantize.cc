@@ -14,7 +14,7 @@
 #include "quant/int8_model.h"
 #include "quant/plan.h"
 #include "quant/scheme.h"
-#include "quant_cli.h"
+#include "utterance_flags.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {

@@ -15,7 +15,7 @@
 #include "kaldi/table.h"
 #include "nnet/executor.h"
 #include "nnet/load_model.h"
-#include "quant_cli.h"
+#include "utterance_flags.h"
 #include "util/error.h"
 
 namespace kaldiq::cli {

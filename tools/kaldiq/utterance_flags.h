@@ -1,6 +1,6 @@
-// Shared CLI plumbing of the quantization commands (calibrate, quantize, export and
-// forward --compare-to): nnet3-compute's options and an utterance loop with i-vector look-ups
-// that reports and skips utterances that cannot be computed, like `kaldiq forward`.
+// nnet3-compute's per-utterance options, bound once for every command that runs the network
+// (forward, recognize, calibrate, quantize, forward --compare-to), and an utterance loop with
+// i-vector look-ups that reports and skips utterances that cannot be computed.
 #pragma once
 
 #include <functional>

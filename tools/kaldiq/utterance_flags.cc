@@ -1,4 +1,4 @@
-#include "quant_cli.h"
+#include "utterance_flags.h"
 
 #include <cstdio>
 
@@ -10,7 +10,8 @@ namespace kaldiq::cli {
 
 void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f) {
   app.add_option("--frames-per-chunk", f->opts.frames_per_chunk,
-                 "Number of frames in each chunk that is separately evaluated by the network")
+                 "Number of frames in each chunk that is separately evaluated by the network "
+                 "(rounded up to a multiple of --frame-subsampling-factor)")
       ->capture_default_str();
   app.add_option("--extra-left-context", f->opts.extra_left_context,
                  "Extra left context on top of the network's requirement")
