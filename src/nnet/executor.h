@@ -36,7 +36,7 @@ struct ComputeOptions {
 // A graph ready to run: kernels per op and the network's context.
 struct ExecutableNet {
   Graph graph;
-  // kernels[i] is set for every kAffine op i (null otherwise). Replaceable (H6: int8 kernels).
+  // kernels[i] is set for every kAffine op i (null otherwise). Replaceable (e.g. int8 kernels).
   std::vector<std::shared_ptr<const LinearKernel>> kernels;
   // Left/right context of "output" w.r.t. "input" (Kaldi's ComputeSimpleNnetContext).
   int32_t left_context = 0;

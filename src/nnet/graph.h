@@ -1,4 +1,4 @@
-// The lowered graph IR: plain data that the executor runs and that quantization (H6) can
+// The lowered graph IR: plain data that the executor runs and that quantization can
 // inspect, serialize and re-target. Produced from a Kaldi nnet3 Nnet by lower.h; knows nothing
 // of Kaldi's file formats.
 //

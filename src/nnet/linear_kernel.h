@@ -1,5 +1,5 @@
 // The pluggable kernel behind every kAffine op. The executor only calls Forward(); the fp32
-// default packs the op's weights once at construction. Quantization (H6) supplies int8
+// default packs the op's weights once at construction. Quantization supplies int8
 // implementations of the same interface and swaps them into ExecutableNet::kernels.
 #pragma once
 

@@ -1,6 +1,6 @@
 // One entry point for every command that runs a network (forward, decode, recognize,
 // calibrate): a Kaldi final.mdl / .raw (binary or text), or any format a registered loader
-// recognises (H6: the kaldiq int8 model file).
+// recognises (e.g. the kaldiq int8 model file).
 #pragma once
 
 #include <functional>

@@ -29,7 +29,7 @@ struct ForwardFlags {
   int num_threads = 1;
   bool quiet = false;
   std::string model, features, output;
-  std::string compare_to;  // H6: fp32 model for --compare-to
+  std::string compare_to;  // fp32 model for --compare-to
 };
 
 struct Item {
@@ -67,14 +67,14 @@ int Forward(const ForwardFlags& f) {
   if (!f.in.utt2spk.empty()) utt2spk_reader.Open(f.in.utt2spk);
   kaldi::MatrixWriter writer(f.output);
 
-  // --- H6: --compare-to=<fp32-model>: accuracy of this (int8) model against the fp32 one ---
+  // --- --compare-to=<fp32-model>: accuracy of this (int8) model against the fp32 one ---
   nnet::ExecutableNet compare_ref;
   std::unique_ptr<quant::Comparer> comparer;
   if (!f.compare_to.empty()) {
     compare_ref = quant::LoadComparisonReference(f.compare_to, f.model);
     comparer = std::make_unique<quant::Comparer>(compare_ref, model.net, f.in.opts);
   }
-  // --- end H6 ---
+  // --- end --compare-to ---
 
   Progress progress("forward", -1, f.quiet);
   int64_t num_success = 0, num_fail = 0, frames = 0;
@@ -130,7 +130,7 @@ int Forward(const ForwardFlags& f) {
         ++num_fail;
       } else {
         writer.Write(item.key, item.result);
-        if (comparer)  // H6: recomputes both networks on this thread (a diagnostic)
+        if (comparer)  // recomputes both networks on this thread (a diagnostic)
           comparer->Add(item.feats, item.has_ivector ? &item.ivector : nullptr,
                         item.has_online ? &item.online : nullptr);
         ++num_success;
@@ -140,7 +140,7 @@ int Forward(const ForwardFlags& f) {
     }
   }
   progress.Finish();
-  if (comparer) {  // H6
+  if (comparer) {  // --compare-to
     std::fprintf(stderr, "kaldiq forward: accuracy vs %s:\n", f.compare_to.c_str());
     comparer->Print(stderr, "  ");
   }

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     PrintUsage();
     return argc < 2 ? 1 : 0;
   }
-  // Every command that loads a model also accepts the kaldiq int8 format (H6).
+  // Every command that loads a model also accepts the kaldiq int8 format.
   kaldiq::quant::RegisterInt8ModelLoader();
   int n = 0;
   const auto* cmds = kaldiq::cli::Commands(&n);
