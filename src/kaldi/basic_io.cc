@@ -1,6 +1,5 @@
 #include "kaldi/basic_io.h"
 
-#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -238,54 +237,6 @@ bool ReadBool(std::istream& is, bool binary) {
                                           << " " << DescribePosition(is);
   if (!binary && is.peek() == ' ') is.get();
   return c == 'T';
-}
-
-void WriteIntVector(std::ostream& os, bool binary, const std::vector<int32_t>& v) {
-  if (binary) {
-    os.put(static_cast<char>(sizeof(int32_t)));
-    int32_t n = static_cast<int32_t>(v.size());
-    os.write(reinterpret_cast<const char*>(&n), sizeof(n));
-    if (n > 0) os.write(reinterpret_cast<const char*>(v.data()), sizeof(int32_t) * v.size());
-  } else {
-    os << "[ ";
-    for (int32_t x : v) os << x << ' ';
-    os << "]\n";
-  }
-}
-
-std::vector<int32_t> ReadIntVector(std::istream& is, bool binary) {
-  std::vector<int32_t> v;
-  if (binary) {
-    int c = is.get();
-    KQ_CHECK(c == 4, kFormat) << "expected int32 vector (size byte 4), got " << c << " "
-                              << DescribePosition(is);
-    int32_t n;
-    is.read(reinterpret_cast<char*>(&n), sizeof(n));
-    KQ_CHECK(is.gcount() == 4 && n >= 0, kFormat) << "bad int vector length " << DescribePosition(is);
-    // Read in bounded pieces so a corrupt huge count fails at end of stream, not in the allocator.
-    constexpr int32_t kPiece = 1 << 16;
-    for (int32_t done = 0; done < n;) {
-      int32_t m = std::min(kPiece, n - done);
-      v.resize(static_cast<size_t>(done) + m);
-      is.read(reinterpret_cast<char*>(v.data() + done), sizeof(int32_t) * m);
-      KQ_CHECK(is.gcount() == static_cast<std::streamsize>(sizeof(int32_t) * m), kFormat)
-          << "truncated int vector (declared " << n << " elements) " << DescribePosition(is);
-      done += m;
-    }
-    return v;
-  }
-  SkipWhitespace(is, false);
-  KQ_CHECK(is.get() == '[', kFormat) << "expected '[' of an int vector " << DescribePosition(is);
-  while (true) {
-    SkipWhitespace(is, false);
-    if (is.peek() == ']') {
-      is.get();
-      break;
-    }
-    KQ_CHECK(is.peek() != EOF, kFormat) << "unterminated int vector " << DescribePosition(is);
-    v.push_back(ReadTextNumber<int32_t>(is, "integer"));
-  }
-  return v;
 }
 
 #define KQ_INSTANTIATE(T)                                                   \

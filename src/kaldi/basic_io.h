@@ -9,7 +9,6 @@
 #include <istream>
 #include <ostream>
 #include <string>
-#include <vector>
 
 namespace kaldiq::kaldi {
 
@@ -52,12 +51,6 @@ double ReadBasicType<double>(std::istream& is, bool binary);
 // Kaldi bools are 'T'/'F' (binary and text alike, followed by a space in text mode).
 void WriteBool(std::ostream& os, bool binary, bool value);
 bool ReadBool(std::istream& is, bool binary);
-
-// Kaldi's WriteIntegerVector/ReadIntegerVector for std::vector<int32>: binary = size byte 4,
-// raw int32 count, then the raw int32 elements (no per-element size bytes); text = "[ 1 2 3 ]\n".
-// (Table holders for alignments use a different, per-element form: see kaldi/holders.h.)
-void WriteIntVector(std::ostream& os, bool binary, const std::vector<int32_t>& v);
-std::vector<int32_t> ReadIntVector(std::istream& is, bool binary);
 
 // Skips spaces/newlines in text mode (no-op in binary mode).
 void SkipWhitespace(std::istream& is, bool binary);
