@@ -182,6 +182,18 @@ void ReadTdnn(std::istream& is, bool binary, TdnnComponent* c) {
       << c->time_offsets.size() << " time offsets";
 }
 
+// The natural-gradient tail Kaldi's TdnnComponent and TimeHeightConvolutionComponent share:
+// "<AlphaInOut> a_in a_out <RankInOut> r_in r_out".
+void WriteAlphaRankInOut(std::ostream& os, bool binary, float alpha_in, float alpha_out,
+                         int32_t rank_in, int32_t rank_out) {
+  WriteToken(os, binary, "<AlphaInOut>");
+  WriteFloat(os, binary, alpha_in);
+  WriteFloat(os, binary, alpha_out);
+  WriteToken(os, binary, "<RankInOut>");
+  WriteInt(os, binary, rank_in);
+  WriteInt(os, binary, rank_out);
+}
+
 void WriteTdnn(std::ostream& os, bool binary, const TdnnComponent& c) {
   WriteUpdatableCommon(os, binary, "TdnnComponent", c.common);
   WriteToken(os, binary, "<TimeOffsets>");
@@ -193,12 +205,7 @@ void WriteTdnn(std::ostream& os, bool binary, const TdnnComponent& c) {
   WriteTokenFloat(os, binary, "<OrthonormalConstraint>", c.orthonormal_constraint);
   WriteTokenBool(os, binary, "<UseNaturalGradient>", c.use_natural_gradient);
   WriteTokenFloat(os, binary, "<NumSamplesHistory>", c.num_samples_history);
-  WriteToken(os, binary, "<AlphaInOut>");
-  WriteFloat(os, binary, c.alpha_in);
-  WriteFloat(os, binary, c.alpha_out);
-  WriteToken(os, binary, "<RankInOut>");
-  WriteInt(os, binary, c.rank_in);
-  WriteInt(os, binary, c.rank_out);
+  WriteAlphaRankInOut(os, binary, c.alpha_in, c.alpha_out, c.rank_in, c.rank_out);
   WriteToken(os, binary, "</TdnnComponent>");
 }
 
@@ -277,12 +284,7 @@ void WriteConv(std::ostream& os, bool binary, const TimeHeightConvolutionCompone
   WriteTokenFloat(os, binary, "<MaxMemoryMb>", c.max_memory_mb);
   WriteTokenBool(os, binary, "<UseNaturalGradient>", c.use_natural_gradient);
   WriteTokenFloat(os, binary, "<NumMinibatchesHistory>", c.num_minibatches_history);
-  WriteToken(os, binary, "<AlphaInOut>");
-  WriteFloat(os, binary, c.alpha_in);
-  WriteFloat(os, binary, c.alpha_out);
-  WriteToken(os, binary, "<RankInOut>");
-  WriteInt(os, binary, c.rank_in);
-  WriteInt(os, binary, c.rank_out);
+  WriteAlphaRankInOut(os, binary, c.alpha_in, c.alpha_out, c.rank_in, c.rank_out);
   WriteToken(os, binary, "</TimeHeightConvolutionComponent>");
 }
 
