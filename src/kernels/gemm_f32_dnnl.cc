@@ -10,17 +10,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kernels/dnnl_engine.h"
 #include "kernels/gemm_f32.h"
 #include "util/error.h"
 
 namespace kaldiq::kernels {
-
-namespace {
-dnnl::engine& Engine() {
-  static dnnl::engine* eng = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *eng;
-}
-}  // namespace
 
 struct PackedLinearF32::Impl {
   int64_t n, k;
@@ -49,9 +43,9 @@ struct PackedLinearF32::Impl {
     dnnl::memory::desc b_md({1, n}, dt::f32, tag::ab);
     dnnl::matmul::primitive_desc pd =
         has_bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, b_md, y_md), attr,
-                                                Engine())
+                                                DnnlEngine())
                  : dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, y_md), attr,
-                                                Engine());
+                                                DnnlEngine());
     auto p = std::make_shared<PerM>();
     p->prim = dnnl::matmul(pd);
     p->scratch_md = pd.scratchpad_desc();
@@ -83,9 +77,9 @@ PackedLinearF32::PackedLinearF32(int64_t n, int64_t k, const float* w, const flo
     auto make = [&](const dnnl::memory::desc& w_md) {
       return impl_->has_bias
                  ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, b_md, y_md), attr,
-                                                Engine())
+                                                DnnlEngine())
                  : dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_md, y_md), attr,
-                                                Engine());
+                                                DnnlEngine());
     };
     dnnl::matmul::primitive_desc pd;
     try {
@@ -95,13 +89,13 @@ PackedLinearF32::PackedLinearF32(int64_t n, int64_t k, const float* w, const flo
     }
     impl_->prim = dnnl::matmul(pd);
     impl_->scratch_md = pd.scratchpad_desc();
-    dnnl::stream s(Engine());
+    dnnl::stream s(DnnlEngine());
     dnnl::memory::desc w_user({k, n}, dt::f32, tag::ba);
-    dnnl::memory src(w_user, Engine(), const_cast<float*>(w));
-    impl_->weights = dnnl::memory(pd.weights_desc(), Engine());
+    dnnl::memory src(w_user, DnnlEngine(), const_cast<float*>(w));
+    impl_->weights = dnnl::memory(pd.weights_desc(), DnnlEngine());
     dnnl::reorder(src, impl_->weights).execute(s, src, impl_->weights);
     if (bias) {
-      impl_->bias = dnnl::memory(b_md, Engine());
+      impl_->bias = dnnl::memory(b_md, DnnlEngine());
       std::copy(bias, bias + n, static_cast<float*>(impl_->bias.get_data_handle()));
     }
     s.wait();
@@ -138,11 +132,11 @@ void PackedLinearF32::Run(int64_t m, const float* x, int64_t ldx, float* y, int6
   }
   dnnl::memory::desc x_md({mp, k}, dt::f32, {ldxs, 1});
   dnnl::memory::desc y_md({mp, n}, dt::f32, {ldys, 1});
-  dnnl::memory xm(x_md, Engine(), const_cast<float*>(xs));
-  dnnl::memory ym(y_md, Engine(), ys);
+  dnnl::memory xm(x_md, DnnlEngine(), const_cast<float*>(xs));
+  dnnl::memory ym(y_md, DnnlEngine(), ys);
   std::shared_ptr<Impl::PerM> p = impl_->Get(mp);
-  dnnl::memory scratch(p->scratch_md, Engine());
-  dnnl::stream s(Engine());
+  dnnl::memory scratch(p->scratch_md, DnnlEngine());
+  dnnl::stream s(DnnlEngine());
   std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, xm},
                                                 {DNNL_ARG_WEIGHTS, impl_->weights},
                                                 {DNNL_ARG_DST, ym},

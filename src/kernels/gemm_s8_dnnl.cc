@@ -8,17 +8,13 @@
 #include <dnnl.hpp>
 #include <mutex>
 
+#include "kernels/dnnl_engine.h"
 #include "kernels/gemm_s8_backend.h"
 #include "util/error.h"
 
 namespace kaldiq::kernels {
 
 namespace {
-
-dnnl::engine& Engine() {
-  static dnnl::engine* eng = new dnnl::engine(dnnl::engine::kind::cpu, 0);
-  return *eng;
-}
 
 class DnnlGemm : public Int8Gemm::Fast {
  public:
@@ -36,19 +32,19 @@ class DnnlGemm : public Int8Gemm::Fast {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::matmul::primitive_desc pd;
     try {
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_any, y_md), attr, Engine());
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_any, y_md), attr, DnnlEngine());
     } catch (const dnnl::error&) {
       // Some versions refuse "any" weights with a runtime M; plain N×K (= K×N "ba") always works.
       dnnl::memory::desc w_ba({k, n}, dt::s8, tag::ba);
-      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_ba, y_md), attr, Engine());
+      pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(x_md, w_ba, y_md), attr, DnnlEngine());
     }
     prim_ = dnnl::matmul(pd);
     scratch_md_ = pd.scratchpad_desc();
     // Reorder the user's N×K weights into the primitive's layout once.
     dnnl::memory::desc w_user({k, n}, dt::s8, tag::ba);
-    dnnl::memory src(w_user, Engine(), const_cast<int8_t*>(w));
-    weights_ = dnnl::memory(pd.weights_desc(), Engine());
-    dnnl::stream s(Engine());
+    dnnl::memory src(w_user, DnnlEngine(), const_cast<int8_t*>(w));
+    weights_ = dnnl::memory(pd.weights_desc(), DnnlEngine());
+    dnnl::stream s(DnnlEngine());
     dnnl::reorder(src, weights_).execute(s, src, weights_);
     s.wait();
   }
@@ -59,10 +55,10 @@ class DnnlGemm : public Int8Gemm::Fast {
     omp_set_num_threads(1);
     dnnl::memory::desc x_md({m, k_}, dt::u8, {ldx, 1});
     dnnl::memory::desc y_md({m, n_}, dt::s32, {n_, 1});
-    dnnl::memory xm(x_md, Engine(), const_cast<uint8_t*>(x));
-    dnnl::memory ym(y_md, Engine(), acc);
-    dnnl::memory scratch(scratch_md_, Engine());
-    dnnl::stream s(Engine());
+    dnnl::memory xm(x_md, DnnlEngine(), const_cast<uint8_t*>(x));
+    dnnl::memory ym(y_md, DnnlEngine(), acc);
+    dnnl::memory scratch(scratch_md_, DnnlEngine());
+    dnnl::stream s(DnnlEngine());
     prim_.execute(s, {{DNNL_ARG_SRC, xm},
                       {DNNL_ARG_WEIGHTS, weights_},
                       {DNNL_ARG_DST, ym},

@@ -13,14 +13,25 @@
 
 namespace kaldiq::nnet {
 
-ExecutableNet Prepare(Graph graph, KernelChoice kernels) {
-  ValidateGraph(graph);
+ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& factory) {
+  ValidateGraph(graph, /*weights_optional=*/factory != nullptr);
   ExecutableNet net;
   net.graph = std::move(graph);
   net.kernels.resize(net.graph.ops.size());
   for (size_t i = 0; i < net.graph.ops.size(); ++i) {
     const Op& op = net.graph.ops[i];
     if (op.type != OpType::kAffine) continue;
+    if (factory) net.kernels[i] = factory(static_cast<int32_t>(i), op);
+    if (net.kernels[i]) {
+      KQ_CHECK(net.kernels[i]->InputDim() == op.input_dim &&
+                   net.kernels[i]->OutputDim() == op.output_dim,
+               kFormat)
+          << op.component << ": kernel is " << net.kernels[i]->InputDim() << " -> "
+          << net.kernels[i]->OutputDim() << ", op is " << op.input_dim << " -> " << op.output_dim;
+      continue;
+    }
+    KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kFormat)
+        << op.component << ": no weights";
     net.kernels[i] = kernels == KernelChoice::kFast ? MakeF32LinearKernel(op)
                                                     : MakeRefLinearKernel(op);
   }
@@ -38,7 +49,9 @@ Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts) : net_(
   int32_t f = opts_.frame_subsampling_factor;
   opts_.frames_per_chunk = f * ((opts_.frames_per_chunk + f - 1) / f);
   values_.resize(net_.graph.ops.size());
+  values_u8_.resize(net_.graph.ops.size());
   scratch_.resize(net_.graph.ops.size());
+  scratch_u8_.resize(net_.graph.ops.size());
   if (opts_.use_priors) {
     KQ_CHECK(!net_.priors.empty(), kInvalidArgument)
         << "--use-priors given but the model has no priors (a raw nnet or an AM without priors)";
@@ -153,21 +166,40 @@ MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivecto
   return out;
 }
 
+namespace {
+
+template <typename T>
+T* Ensure(std::vector<T>* buf, int64_t n) {
+  if (buf->size() < static_cast<size_t>(n)) buf->resize(static_cast<size_t>(n));
+  return buf->data();
+}
+
+}  // namespace
+
+const float* Executor::AsFloat(const RowView& view, int64_t rows, int64_t cols,
+                               std::vector<float>* buf, int64_t* stride) {
+  if (!view.is_u8()) {
+    *stride = view.stride;
+    return view.data;
+  }
+  float* dst = Ensure(buf, rows * cols);
+  DequantizeRows(view, rows, cols, dst);
+  *stride = cols;
+  return dst;
+}
+
 void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
                         MatrixF* out, int32_t out_row) {
   const Graph& g = net_.graph;
   std::vector<RowView>& views = views_;
   views.assign(g.ops.size(), RowView());
-  auto ensure = [](MatrixF* m, int64_t rows, int64_t cols) {
-    if (m->cols() != cols || m->rows() < rows) m->Resize(std::max<int64_t>(rows, 1), cols);
-  };
   const int32_t num_frames = static_cast<int32_t>(feats.rows());
   for (int32_t i : plan.order) {
     const Op& op = g.ops[i];
     const OpPlan& op_plan = plan.ops[i];
     const int64_t rows = static_cast<int64_t>(op_plan.times.size());
     if (op.type == OpType::kInput) {
-      ensure(&values_[i], rows, op.output_dim);
+      float* dst = Ensure(&values_[i], rows * op.output_dim);
       for (int64_t r = 0; r < rows; ++r) {
         const float* src;
         if (op.name == "input") {
@@ -177,44 +209,66 @@ void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0,
           KQ_CHECK(ivector != nullptr, kInvalidArgument) << "no i-vector for input " << op.name;
           src = ivector;
         }
-        std::memcpy(values_[i].Row(r), src, sizeof(float) * op.output_dim);
+        std::memcpy(dst + r * op.output_dim, src, sizeof(float) * op.output_dim);
       }
-      views[i] = RowView{values_[i].data(), op.output_dim};
+      views[i] = RowView::Float(dst, op.output_dim);
       continue;
     }
-    // The op's input rows: an alias of an earlier op's rows, or gathered into scratch.
+    const LinearKernel* kernel = op.type == OpType::kAffine ? net_.kernels[i].get() : nullptr;
+    const U8Grid* in_grid = kernel ? kernel->InputGrid() : nullptr;
+    // The op's input rows: an alias of an earlier op's rows, or gathered into scratch — as u8
+    // bytes when the op takes u8 on the grid its sources hold, else as float.
     RowView in;
     if (op_plan.alias_op >= 0) {
-      const RowView& src = views[op_plan.alias_op];
-      in = RowView{src.data + op_plan.alias_row * src.stride, src.stride};
+      in = views[op_plan.alias_op].Shifted(op_plan.alias_row, 0);
+    } else if (in_grid && CanGatherU8(op_plan, views, *in_grid)) {
+      uint8_t* dst = Ensure(&scratch_u8_[i], rows * op.input_dim);
+      GatherU8(op_plan, views, rows, op.input_dim, dst);
+      in = RowView::U8(dst, op.input_dim, *in_grid);
     } else {
-      ensure(&scratch_[i], rows, op.input_dim);
-      Gather(op_plan, views, rows, op.input_dim, scratch_[i].data());
-      in = RowView{scratch_[i].data(), op.input_dim};
+      float* dst = Ensure(&scratch_[i], rows * op.input_dim);
+      Gather(op_plan, views, rows, op.input_dim, dst);
+      in = RowView::Float(dst, op.input_dim);
     }
     if (op.type == OpType::kOutput) {
+      int64_t stride;
+      const float* x = AsFloat(in, rows, op.output_dim, &dequant_, &stride);
       for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(out->Row(out_row + r), in.data + r * in.stride, sizeof(float) * op.output_dim);
+        std::memcpy(out->Row(out_row + r), x + r * stride, sizeof(float) * op.output_dim);
       continue;
     }
     if (op.type == OpType::kCopy) {
       views[i] = in;
     } else if (op.type == OpType::kDimRange) {
-      views[i] = RowView{in.data + op.ints[0], in.stride};
-    } else {
-      ensure(&values_[i], rows, op.output_dim);
-      float* y = values_[i].data();
-      if (op.type == OpType::kAffine) {
-        net_.kernels[i]->Forward(in.data, rows, in.stride, y, op.output_dim);
+      views[i] = in.Shifted(0, op.ints[0]);
+    } else if (kernel) {
+      const bool x_u8 = in.is_u8() && in_grid && in.grid == *in_grid;
+      const void* x = in.is_u8() ? static_cast<const void*>(in.q) : in.data;
+      int64_t ldx = in.stride;
+      if (in.is_u8() && !x_u8) x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
+      if (const U8Grid* out_grid = kernel->OutputGrid()) {
+        uint8_t* y = Ensure(&values_u8_[i], rows * op.output_dim);
+        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
+        views[i] = RowView::U8(y, op.output_dim, *out_grid);
       } else {
-        RunElementwiseOp(op, in.data, in.stride, rows, y, op.output_dim);
+        float* y = Ensure(&values_[i], rows * op.output_dim);
+        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
+        views[i] = RowView::Float(y, op.output_dim);
       }
-      views[i] = RowView{y, op.output_dim};
+    } else {
+      int64_t ldx;
+      const float* x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
+      float* y = Ensure(&values_[i], rows * op.output_dim);
+      RunElementwiseOp(op, x, ldx, rows, y, op.output_dim);
+      views[i] = RowView::Float(y, op.output_dim);
     }
     if (observer_) {
-      ActivationView vin{in.data, rows, op.input_dim, in.stride, op_plan.times.data()};
-      ActivationView vout{views[i].data, rows, op.output_dim, views[i].stride,
-                          op_plan.times.data()};
+      // Observers see float values; u8 tensors are shown dequantized.
+      int64_t ldx, ldy;
+      const float* x = AsFloat(in, rows, op.input_dim, &observe_in_, &ldx);
+      const float* y = AsFloat(views[i], rows, op.output_dim, &observe_out_, &ldy);
+      ActivationView vin{x, rows, op.input_dim, ldx, op_plan.times.data()};
+      ActivationView vout{y, rows, op.output_dim, ldy, op_plan.times.data()};
       observer_(op, vin, vout);
     }
   }

@@ -46,8 +46,13 @@ struct ExecutableNet {
 };
 
 enum class KernelChoice { kFast, kReference };
-// Builds kernels (fp32 fast or reference) and computes the context. Throws on invalid graphs.
-ExecutableNet Prepare(Graph graph, KernelChoice kernels = KernelChoice::kFast);
+// Supplies the kernel of affine op `index`, or null for the default fp32 kernel.
+using KernelFactory =
+    std::function<std::shared_ptr<const LinearKernel>(int32_t index, const Op& op)>;
+// Builds kernels (from `factory`, else fp32 fast or reference) and computes the context. With a
+// factory, affine ops whose kernel it supplies need no weight matrix. Throws on invalid graphs.
+ExecutableNet Prepare(Graph graph, KernelChoice kernels = KernelChoice::kFast,
+                      const KernelFactory& factory = nullptr);
 
 // Rows of an op's input or output in one chunk. times[r] is the (chunk-relative) time index
 // of row r; row r starts at data + r * stride.
@@ -91,13 +96,22 @@ class Executor {
   void RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
                 MatrixF* out, int32_t out_row);
 
+  // The float rows of a view: the view itself, or its u8 values dequantized into *buf.
+  static const float* AsFloat(const RowView& view, int64_t rows, int64_t cols,
+                              std::vector<float>* buf, int64_t* stride);
+
   const ExecutableNet& net_;
   ComputeOptions opts_;
   ActivationObserver observer_;
   std::map<std::vector<int32_t>, std::unique_ptr<ChunkPlan>> plans_;
-  std::vector<RowView> views_;    // per op: where its rows of the current chunk are
-  std::vector<MatrixF> values_;   // per op output rows of the current chunk
-  std::vector<MatrixF> scratch_;  // per op gathered input rows
+  // Per op, reused across chunks (grown, never shrunk): output rows (float, or u8 for int8
+  // kernels with an output grid) and gathered input rows of the current chunk.
+  std::vector<RowView> views_;
+  std::vector<std::vector<float>> values_;
+  std::vector<std::vector<uint8_t>> values_u8_;
+  std::vector<std::vector<float>> scratch_;
+  std::vector<std::vector<uint8_t>> scratch_u8_;
+  std::vector<float> dequant_, observe_in_, observe_out_;  // u8 → float scratch
   std::vector<float> log_priors_;
 };
 

@@ -80,7 +80,7 @@ void CheckExprOrder(const DescExpr& expr, int32_t op_index) {
 }
 }  // namespace
 
-void ValidateGraph(const Graph& graph) {
+void ValidateGraph(const Graph& graph, bool weights_optional) {
   for (size_t i = 0; i < graph.ops.size(); ++i) {
     const Op& op = graph.ops[i];
     try {
@@ -96,7 +96,9 @@ void ValidateGraph(const Graph& graph) {
           << "input dimension " << in_dim << " does not match the component's " << op.input_dim;
       switch (op.type) {
         case OpType::kAffine:
-          KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kFormat)
+          KQ_CHECK((op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim) ||
+                       (weights_optional && op.weight.size() == 0),
+                   kFormat)
               << "weight is " << op.weight.rows() << "x" << op.weight.cols();
           KQ_CHECK(op.bias.empty() || static_cast<int32_t>(op.bias.size()) == op.output_dim,
                    kFormat) << "bias has " << op.bias.size() << " entries";

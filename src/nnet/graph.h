@@ -105,7 +105,8 @@ int32_t ExprDim(const Graph& graph, const DescExpr& expr);
 int32_t DescriptorDim(const Graph& graph, const Descriptor& desc);
 
 // Checks the structural invariants above (topological order, dims, weight shapes); throws
-// kaldiq::Error naming the op on violation.
-void ValidateGraph(const Graph& graph);
+// kaldiq::Error naming the op on violation. weights_optional: an affine op may have no weight
+// matrix at all (its kernel holds the weights, e.g. an int8 layer).
+void ValidateGraph(const Graph& graph, bool weights_optional = false);
 
 }  // namespace kaldiq::nnet

@@ -8,6 +8,13 @@
 
 namespace kaldiq::nnet {
 
+void LinearKernel::ForwardQuantized(const void* x, bool x_is_u8, int64_t rows, int64_t ldx,
+                                    void* y, int64_t ldy) const {
+  KQ_CHECK(!x_is_u8 && OutputGrid() == nullptr, kInternal)
+      << Describe() << ": kernel without integer I/O given u8 rows";
+  Forward(static_cast<const float*>(x), rows, ldx, static_cast<float*>(y), ldy);
+}
+
 namespace {
 
 // Adds the bias and applies the optional ReLU in one pass over y.

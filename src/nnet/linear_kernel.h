@@ -1,6 +1,7 @@
-// The pluggable kernel behind every kAffine op. The executor only calls Forward(); the fp32
-// default packs the op's weights once at construction. Quantization supplies int8
-// implementations of the same interface and swaps them into ExecutableNet::kernels.
+// The pluggable kernel behind every kAffine op. The fp32 default packs the op's weights once at
+// construction. Quantization supplies int8 implementations of the same interface and swaps them
+// into ExecutableNet::kernels; those may also exchange u8 activations with their neighbours
+// (ForwardQuantized), which is how the executor keeps an int8 pipeline integer between layers.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,16 @@
 #include "nnet/graph.h"
 
 namespace kaldiq::nnet {
+
+// The grid of a u8 activation tensor: real value = (q − zero_point) · scale.
+struct U8Grid {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+  bool operator==(const U8Grid& o) const {
+    return scale == o.scale && zero_point == o.zero_point;
+  }
+  bool operator!=(const U8Grid& o) const { return !(*this == o); }
+};
 
 class LinearKernel {
  public:
@@ -22,6 +33,18 @@ class LinearKernel {
   virtual int64_t OutputDim() const = 0;
   // Short description for logs / info ("fp32 openblas", "int8 onednn s7").
   virtual std::string Describe() const = 0;
+
+  // Integer I/O (int8 kernels; the defaults say "float only"). InputGrid(): when non-null,
+  // ForwardQuantized accepts u8 input rows on this grid. OutputGrid(): when non-null,
+  // ForwardQuantized writes u8 rows on this grid (bias, ReLU and rounding fused into the
+  // requantization) instead of float rows.
+  virtual const U8Grid* InputGrid() const { return nullptr; }
+  virtual const U8Grid* OutputGrid() const { return nullptr; }
+  // x: u8 rows on *InputGrid() when x_is_u8, else float rows; y: u8 rows on *OutputGrid() when
+  // that is set, else float rows. ldx / ldy in elements of their type. The default handles the
+  // float-only case (x_is_u8 must be false) by calling Forward().
+  virtual void ForwardQuantized(const void* x, bool x_is_u8, int64_t rows, int64_t ldx, void* y,
+                                int64_t ldy) const;
 };
 
 // fp32 kernel on the fast GEMM (kernels/gemm_f32.h), weights pre-packed at construction.

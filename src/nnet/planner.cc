@@ -240,14 +240,30 @@ void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_contex
   *right_context = std::max(0, *needed[input].rbegin());
 }
 
+void DequantizeRows(const RowView& v, int64_t rows, int64_t cols, float* dst) {
+  const float scale = v.grid.scale;
+  const int32_t zp = v.grid.zero_point;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* src = v.q + r * v.stride;
+    float* out = dst + r * cols;
+    for (int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(int32_t(src[c]) - zp) * scale;
+  }
+}
+
 void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
             float* dst) {
   for (const PartProgram& p : plan.parts) {
     const size_t bytes = sizeof(float) * p.dim;
     if (p.src_op >= 0) {
       const RowView& v = views[p.src_op];
-      for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(dst + r * dim + p.col_offset, v.data + p.src_rows[r] * v.stride, bytes);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* out = dst + r * dim + p.col_offset;
+        if (v.is_u8()) {
+          DequantizeRows(v.Shifted(p.src_rows[r], 0), 1, p.dim, out);
+        } else {
+          std::memcpy(out, v.data + p.src_rows[r] * v.stride, bytes);
+        }
+      }
       continue;
     }
     for (int64_t r = 0; r < rows; ++r) {
@@ -257,11 +273,37 @@ void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows,
       for (int32_t k = p.row_begin[r]; k < p.row_begin[r + 1]; ++k) {
         const PartProgram::Term& term = p.terms[k];
         const RowView& v = views[term.src_op];
-        const float* src = v.data + static_cast<int64_t>(term.src_row) * v.stride;
+        const int64_t offset = static_cast<int64_t>(term.src_row) * v.stride;
         const float coef = term.coef;
-        for (int32_t j = 0; j < p.dim; ++j) out[j] += coef * src[j];
+        if (v.is_u8()) {
+          const uint8_t* src = v.q + offset;
+          const float s = coef * v.grid.scale;
+          const int32_t zp = v.grid.zero_point;
+          for (int32_t j = 0; j < p.dim; ++j) out[j] += s * static_cast<float>(int32_t(src[j]) - zp);
+        } else {
+          const float* src = v.data + offset;
+          for (int32_t j = 0; j < p.dim; ++j) out[j] += coef * src[j];
+        }
       }
     }
+  }
+}
+
+bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8Grid& grid) {
+  for (const PartProgram& p : plan.parts) {
+    if (p.src_op < 0) return false;
+    const RowView& v = views[p.src_op];
+    if (!v.is_u8() || v.grid != grid) return false;
+  }
+  return !plan.parts.empty();
+}
+
+void GatherU8(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
+              uint8_t* dst) {
+  for (const PartProgram& p : plan.parts) {
+    const RowView& v = views[p.src_op];
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(dst + r * dim + p.col_offset, v.q + p.src_rows[r] * v.stride, p.dim);
   }
 }
 

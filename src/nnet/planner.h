@@ -8,13 +8,42 @@
 #include <vector>
 
 #include "nnet/graph.h"
+#include "nnet/linear_kernel.h"
 
 namespace kaldiq::nnet {
 
-// Where an op's rows of the current chunk live (row r at data + r * stride).
+// Where an op's rows of the current chunk live: row r at data + r * stride (float rows) or, when
+// q is set, at q + r * stride (u8 rows on `grid`; an int8 pipeline's tensors).
 struct RowView {
   const float* data = nullptr;
   int64_t stride = 0;
+  const uint8_t* q = nullptr;
+  U8Grid grid;
+
+  static RowView Float(const float* data, int64_t stride) {
+    RowView v;
+    v.data = data;
+    v.stride = stride;
+    return v;
+  }
+  static RowView U8(const uint8_t* q, int64_t stride, const U8Grid& grid) {
+    RowView v;
+    v.q = q;
+    v.stride = stride;
+    v.grid = grid;
+    return v;
+  }
+  bool is_u8() const { return q != nullptr; }
+  // The view starting `rows` rows and `cols` columns further on (same type).
+  RowView Shifted(int64_t rows, int64_t cols) const {
+    RowView v = *this;
+    if (q) {
+      v.q = q + rows * stride + cols;
+    } else {
+      v.data = data + rows * stride + cols;
+    }
+    return v;
+  }
 };
 
 // How one Append part of an op's input is assembled for every row.
@@ -60,8 +89,18 @@ void BuildChunkPlan(const Graph& graph, int32_t num_output_rows, int32_t subsamp
 // right of an output frame the output depends on (optional IfDefined inputs excluded).
 void ComputeContext(const Graph& graph, int32_t* left_context, int32_t* right_context);
 
-// Assembles `rows` input rows of width `dim` (row stride dim) from the views of earlier ops.
+// Assembles `rows` input rows of width `dim` (row stride dim) from the views of earlier ops;
+// u8 sources are dequantized.
 void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
             float* dst);
+
+// True when every part of the op's input is a plain row copy of a u8 op on `grid`, so the input
+// can be assembled as u8 bytes (GatherU8) without a round trip through float.
+bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8Grid& grid);
+void GatherU8(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
+              uint8_t* dst);
+
+// rows × cols float rows (row stride cols) of the values a u8 view holds.
+void DequantizeRows(const RowView& view, int64_t rows, int64_t cols, float* dst);
 
 }  // namespace kaldiq::nnet

@@ -90,58 +90,104 @@ void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, cons
 
 class Int8LinearKernel : public nnet::LinearKernel {
  public:
-  Int8LinearKernel(const QuantizedAffine& q, kernels::Int8Backend backend)
+  Int8LinearKernel(const QuantizedAffine& q, kernels::Int8Backend backend,
+                   const QParams* output)
       : q_(q), gemm_(q.output_dim, q.input_dim, q.weight.data(), q.input_dim, q.weight_zero_point,
                      backend) {
     q_.weight.clear();
     q_.weight.shrink_to_fit();
     shift_ = q.act_spec.is_signed ? 128 : 0;
-    if (q.act_range == RangeMode::kStatic) {
-      scale_.resize(static_cast<size_t>(q.output_dim));
-      bias32_.assign(static_cast<size_t>(q.output_dim), 0);
-      for (int32_t o = 0; o < q.output_dim; ++o) {
-        scale_[o] = q.act.scale * q.weight_scale[o];
-        if (!q.bias.empty()) {
-          double b = std::nearbyint(double(q.bias[o]) / double(scale_[o]));
-          b = std::min(std::max(b, -2147483648.0), 2147483647.0);
-          bias32_[o] = static_cast<int32_t>(b);
-        }
+    if (q.act_range != RangeMode::kStatic) {
+      KQ_CHECK(output == nullptr, kInternal) << q.name << ": u8 output needs a static input range";
+      return;
+    }
+    scale_.resize(static_cast<size_t>(q.output_dim));
+    bias32_.assign(static_cast<size_t>(q.output_dim), 0);
+    for (int32_t o = 0; o < q.output_dim; ++o) {
+      scale_[o] = q.act.scale * q.weight_scale[o];
+      if (!q.bias.empty()) {
+        double b = std::nearbyint(double(q.bias[o]) / double(scale_[o]));
+        b = std::min(std::max(b, -2147483648.0), 2147483647.0);
+        bias32_[o] = static_cast<int32_t>(b);
       }
+    }
+    if (!q.act_spec.is_signed && !q.act.wrap) {
+      in_grid_ = nnet::U8Grid{q.act.scale, q.act.zero_point};
+      has_in_grid_ = true;
+    }
+    if (output) {
+      KQ_CHECK(output->qmin >= 0 && output->qmax <= 255 && !output->wrap && output->scale > 0,
+               kInternal) << q.name << ": u8 output grid expected";
+      out_grid_ = nnet::U8Grid{output->scale, output->zero_point};
+      has_out_grid_ = true;
+      out_lo_ = q.relu ? std::max(output->qmin, output->zero_point) : output->qmin;
+      out_hi_ = output->qmax;
+      out_scale_.resize(scale_.size());
+      for (size_t o = 0; o < scale_.size(); ++o)
+        out_scale_[o] = static_cast<float>(double(scale_[o]) / double(output->scale));
     }
   }
 
   void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    Run(x, false, rows, ldx, y, false, ldy);
+  }
+  void ForwardQuantized(const void* x, bool x_is_u8, int64_t rows, int64_t ldx, void* y,
+                        int64_t ldy) const override {
+    KQ_CHECK(!x_is_u8 || has_in_grid_, kInternal) << q_.name << ": u8 input without a grid";
+    Run(x, x_is_u8, rows, ldx, y, has_out_grid_, ldy);
+  }
+  const nnet::U8Grid* InputGrid() const override { return has_in_grid_ ? &in_grid_ : nullptr; }
+  const nnet::U8Grid* OutputGrid() const override { return has_out_grid_ ? &out_grid_ : nullptr; }
+
+  int64_t InputDim() const override { return q_.input_dim; }
+  int64_t OutputDim() const override { return q_.output_dim; }
+  std::string Describe() const override {
+    return std::string("int8 ") + (gemm_.UsesFastPath() ? "onednn " : "reference ") +
+           kernels::Int8IsaName() + " w" + std::to_string(q_.weight_spec.bits) +
+           (q_.act_range == RangeMode::kStatic ? "" : " dynamic-" + ToString(q_.act_range)) +
+           (has_out_grid_ ? " u8-out" : "");
+  }
+
+ private:
+  // x: u8 rows on in_grid_ (x_is_u8) or float rows; y: u8 rows on out_grid_ (y_is_u8) or float.
+  void Run(const void* x, bool x_is_u8, int64_t rows, int64_t ldx, void* y, bool y_is_u8,
+           int64_t ldy) const {
     if (rows <= 0) return;
     const int64_t k = q_.input_dim, n = q_.output_dim;
+    if (x_is_u8) {
+      // Already on the input grid (the previous layer requantized onto it).
+      Gemm(static_cast<const uint8_t*>(x), ldx, q_.act, rows, y, y_is_u8, ldy);
+      return;
+    }
+    const float* xf = static_cast<const float*>(x);
     QParams act = q_.act;
     if (q_.act_range != RangeMode::kStatic) {
       // Dynamic ranges: min/max of the rows of this call (a chunk; a whole utterance when the
       // chunk covers it).
       float lo = std::numeric_limits<float>::infinity(), hi = -lo;
       for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < k; ++c) lo = std::min(lo, x[r * ldx + c]), hi = std::max(hi, x[r * ldx + c]);
+        for (int64_t c = 0; c < k; ++c)
+          lo = std::min(lo, xf[r * ldx + c]), hi = std::max(hi, xf[r * ldx + c]);
       act = ChooseQParams(lo, hi, q_.act_spec);
     }
     // Per-thread scratch (grown, never shrunk): see Int8Gemm::Compute.
     thread_local std::vector<uint8_t> xq;
     if (xq.size() < static_cast<size_t>(rows * k)) xq.resize(static_cast<size_t>(rows * k));
-    QuantizeRowsToU8(x, rows, k, ldx, act, shift_, xq.data());
-    kernels::Requant rq;
-    rq.output = kernels::Requant::Output::kF32;
+    QuantizeRowsToU8(xf, rows, k, ldx, act, shift_, xq.data());
     if (q_.act_range == RangeMode::kStatic) {
-      rq.scale = scale_.data();
-      rq.bias = bias32_.data();
-      rq.relu = q_.relu;
-      gemm_.Compute(rows, xq.data(), k, act.zero_point + shift_, rq, y, ldy);
+      Gemm(xq.data(), k, act, rows, y, y_is_u8, ldy);
       return;
     }
     // The recipe adds the fp32 bias after rescaling.
+    float* yf = static_cast<float*>(y);
+    kernels::Requant rq;
+    rq.output = kernels::Requant::Output::kF32;
     std::vector<float> scale(static_cast<size_t>(n));
     for (int64_t o = 0; o < n; ++o) scale[o] = act.scale * q_.weight_scale[o];
     rq.scale = scale.data();
-    gemm_.Compute(rows, xq.data(), k, act.zero_point + shift_, rq, y, ldy);
+    gemm_.Compute(rows, xq.data(), k, act.zero_point + shift_, rq, yf, ldy);
     for (int64_t r = 0; r < rows; ++r) {
-      float* yr = y + r * ldy;
+      float* yr = yf + r * ldy;
       if (!q_.bias.empty())
         for (int64_t o = 0; o < n; ++o) yr[o] += q_.bias[o];
       if (q_.relu)
@@ -149,27 +195,43 @@ class Int8LinearKernel : public nnet::LinearKernel {
     }
   }
 
-  int64_t InputDim() const override { return q_.input_dim; }
-  int64_t OutputDim() const override { return q_.output_dim; }
-  std::string Describe() const override {
-    return std::string("int8 ") + (gemm_.UsesFastPath() ? "onednn " : "reference ") +
-           kernels::Int8IsaName() + " w" + std::to_string(q_.weight_spec.bits) +
-           (q_.act_range == RangeMode::kStatic ? "" : " dynamic-" + ToString(q_.act_range));
+  // Static ranges: int32 bias and ReLU fused into the epilogue, which dequantizes to float or
+  // requantizes onto the output grid.
+  void Gemm(const uint8_t* xq, int64_t ldx, const QParams& act, int64_t rows, void* y,
+            bool y_is_u8, int64_t ldy) const {
+    kernels::Requant rq;
+    rq.bias = bias32_.data();
+    if (y_is_u8) {
+      rq.output = kernels::Requant::Output::kU8;
+      rq.scale = out_scale_.data();
+      rq.out_zero_point = out_grid_.zero_point;
+      rq.lo = out_lo_;
+      rq.hi = out_hi_;
+    } else {
+      rq.output = kernels::Requant::Output::kF32;
+      rq.scale = scale_.data();
+      rq.relu = q_.relu;
+    }
+    gemm_.Compute(rows, xq, ldx, act.zero_point + shift_, rq, y, ldy);
   }
 
- private:
   QuantizedAffine q_;  // without the weight bytes (kept by gemm_)
   kernels::Int8Gemm gemm_;
   int32_t shift_ = 0;
-  std::vector<float> scale_;
+  std::vector<float> scale_;  // s_x · s_w[o]
   std::vector<int32_t> bias32_;
+  nnet::U8Grid in_grid_, out_grid_;
+  bool has_in_grid_ = false, has_out_grid_ = false;
+  std::vector<float> out_scale_;  // s_x · s_w[o] / s_out
+  int32_t out_lo_ = 0, out_hi_ = 255;
 };
 
 }  // namespace
 
 std::shared_ptr<const nnet::LinearKernel> MakeInt8LinearKernel(const QuantizedAffine& q,
-                                                               kernels::Int8Backend backend) {
-  return std::make_shared<Int8LinearKernel>(q, backend);
+                                                               kernels::Int8Backend backend,
+                                                               const QParams* output) {
+  return std::make_shared<Int8LinearKernel>(q, backend, output);
 }
 
 }  // namespace kaldiq::quant

@@ -1,10 +1,12 @@
 // One affine op quantized for real int8 inference, and the LinearKernel that runs it.
 //
-// The kernel quantizes its fp32 input rows to u8 with the layer's input QParams (static from
-// calibration, or per call for the `chunk`/`utterance` range modes), runs the u8×s8→s32 GEMM of
-// kernels/gemm_s8.h and dequantizes in the fused epilogue (int32 bias, per-channel scale
-// s_x·s_w[o], ReLU), so the op's output is fp32 for the executor. Signed activation grids
-// (the recipe's [−127, 127]) are fed to the u8 kernel shifted by +128, which is exact.
+// The kernel takes u8 rows already on the layer's input grid (static ranges), or quantizes fp32
+// input rows to u8 with the layer's input QParams (static from calibration, or per call for the
+// `chunk`/`utterance` range modes), runs the u8×s8→s32 GEMM of kernels/gemm_s8.h, and in the
+// fused epilogue (int32 bias, per-channel scale, ReLU as a clamp) either requantizes straight
+// onto the next layer's input grid (u8 out; no float in between) or dequantizes to fp32. Signed
+// activation grids (the recipe's [−127, 127]) are fed to the u8 kernel shifted by +128, which is
+// exact; such layers only exchange float.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +50,10 @@ QuantizedAffine QuantizeAffine(const nnet::Op& op, const std::vector<QParams>& w
 // The weights on the int8 grid as floats: (q − z)·s (export --dequantized, SQNR).
 MatrixF DequantizedWeights(const QuantizedAffine& q);
 
+// output: when non-null (static ranges only), the kernel's ForwardQuantized writes u8 rows on
+// this grid (the consuming layer's input QParams; ReLU clamps at its zero point).
 std::shared_ptr<const nnet::LinearKernel> MakeInt8LinearKernel(
-    const QuantizedAffine& q, kernels::Int8Backend backend = kernels::Int8Backend::kAuto);
+    const QuantizedAffine& q, kernels::Int8Backend backend = kernels::Int8Backend::kAuto,
+    const QParams* output = nullptr);
 
 }  // namespace kaldiq::quant

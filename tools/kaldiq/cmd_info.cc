@@ -134,14 +134,23 @@ std::string InferenceModelInfo(const nnet::InferenceModel& m) {
   }
   os << "left-context: " << m.net.left_context << "\n";
   os << "right-context: " << m.net.right_context << "\n";
+  // Affine weights (int8 layers keep theirs inside the kernel) plus biases and scales.
   int64_t params = 0;
-  for (const nnet::Op& op : g.ops) params += op.weight.size() + int64_t(op.bias.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const nnet::Op& op = g.ops[i];
+    params += op.type == nnet::OpType::kAffine ? int64_t(op.input_dim) * op.output_dim : 0;
+    params += int64_t(op.bias.size() + op.scale.size() + op.offset.size());
+  }
   os << "num-parameters: " << params << "\n";
-  for (const nnet::Op& op : g.ops) {
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const nnet::Op& op = g.ops[i];
     os << "op name=" << op.name << " type=" << nnet::OpTypeName(op.type)
        << " input-dim=" << op.input_dim << " output-dim=" << op.output_dim;
     if (!op.component.empty()) os << " component=" << op.component;
     if (op.weight.size() > 0) os << " weight=" << op.weight.rows() << "x" << op.weight.cols();
+    if (op.relu_after) os << " relu";
+    if (i < m.net.kernels.size() && m.net.kernels[i])
+      os << " kernel=\"" << m.net.kernels[i]->Describe() << "\"";
     os << "\n";
   }
   return os.str();
