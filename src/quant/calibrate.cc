@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <sstream>
 
 #include "nnet/lower.h"
@@ -130,6 +131,55 @@ Plan Calibrator::MakePlan(const std::vector<std::string>& folds) const {
     }
     plan.layers.push_back(std::move(l));
   }
+  return plan;
+}
+
+std::vector<Equalization> Calibrator::ChooseEqualization() const {
+  std::vector<Equalization> out;
+  if (scheme_.equalize == EqualizeMethod::kNone) return out;
+  nnet::Graph work = graph_;
+  for (const EqualizeSite& site : FindEqualizeSites(graph_)) {
+    const int32_t n = graph_.ops[site.producer].output_dim;
+    std::vector<float> act_max(static_cast<size_t>(n), 0.0f);
+    bool observed = false;
+    for (const auto& [c, cols] : site.consumers) {
+      auto it = observers_.find(graph_.ops[c].name);
+      if (it == observers_.end() || it->second.count() == 0) continue;
+      observed = true;
+      const std::vector<float>& m = it->second.ColumnAbsMax();
+      for (int32_t col0 : cols)
+        for (int32_t j = 0; j < n; ++j) act_max[j] = std::max(act_max[j], m[col0 + j]);
+    }
+    if (!observed) continue;
+    Equalization e;
+    e.producer = graph_.ops[site.producer].name;
+    e.scale = ChooseEqualizationScales(work, site, act_max, scheme_.equalize,
+                                       scheme_.equalize_alpha);
+    ApplyEqualization({e}, &work, "equalisation");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Plan CalibrateGraph(const nnet::Graph& graph, const Scheme& scheme,
+                    const std::vector<std::string>& keep_float,
+                    const std::vector<std::string>& folds, const nnet::ComputeOptions& opts,
+                    const std::function<void(nnet::Executor&)>& run) {
+  auto calibrate = [&](const nnet::Graph& g) {
+    auto cal = std::make_unique<Calibrator>(g, scheme, keep_float);
+    nnet::ExecutableNet net = nnet::Prepare(g);
+    nnet::Executor ex(net, opts);
+    ex.SetObserver(cal->Hook());
+    run(ex);
+    return cal;
+  };
+  std::unique_ptr<Calibrator> first = calibrate(graph);
+  std::vector<Equalization> eq = first->ChooseEqualization();
+  if (eq.empty()) return first->MakePlan(folds);
+  nnet::Graph equalized = graph;
+  ApplyEqualization(eq, &equalized, "equalisation");
+  Plan plan = calibrate(equalized)->MakePlan(folds);
+  plan.equalize = std::move(eq);
   return plan;
 }
 

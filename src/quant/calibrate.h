@@ -3,6 +3,7 @@
 // into a Plan (activation ranges, weight scales, bias correction).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "kaldi/nnet3/nnet.h"
 #include "nnet/executor.h"
 #include "nnet/graph.h"
+#include "quant/equalize.h"
 #include "quant/observer.h"
 #include "quant/plan.h"
 #include "quant/scheme.h"
@@ -42,12 +44,27 @@ class Calibrator {
   // The plan for `graph` (the same graph given to the constructor).
   Plan MakePlan(const std::vector<std::string>& folds) const;
 
+  // Equalisation scales for every equalisable producer with at least one observed (int8)
+  // consumer, chosen by scheme.equalize from the statistics seen so far; empty for kNone.
+  // Sites are processed in graph order, each on the graph with the earlier ones applied
+  // (weights of a layer that is both consumer and producer change with the first).
+  std::vector<Equalization> ChooseEqualization() const;
+
  private:
   const nnet::Graph& graph_;
   Scheme scheme_;
   std::vector<std::string> keep_float_;
   std::map<std::string, Observer> observers_;
 };
+
+// The whole calibration of `graph` (from LowerForInt8). run(executor) must compute every
+// calibration utterance once with that executor; it is called once, or twice when the scheme
+// equalises: the statistics of `graph` choose the scales, then the equalised graph (the one the
+// plan's layers describe) is calibrated.
+Plan CalibrateGraph(const nnet::Graph& graph, const Scheme& scheme,
+                    const std::vector<std::string>& keep_float,
+                    const std::vector<std::string>& folds, const nnet::ComputeOptions& opts,
+                    const std::function<void(nnet::Executor&)>& run);
 
 // Splits "a,b,c" (empty string -> empty list).
 std::vector<std::string> SplitCommaList(const std::string& s);

@@ -16,13 +16,15 @@ using nnet::Graph;
 using nnet::Op;
 using nnet::OpType;
 
-Int8Model BuildInt8Model(Graph graph, const Plan& plan, const std::string& plan_path) {
+Int8Model BuildInt8Model(Graph folded, const Plan& plan, const std::string& plan_path) {
+  Graph graph = EqualizedGraph(std::move(folded), plan, plan_path);
   CheckPlanMatchesGraph(plan, graph, plan_path);
   Int8Model m;
   m.scheme_name = plan.scheme.name;
   m.fold_input_affine = plan.scheme.fold_input_affine;
   m.fold_scales_backward = plan.scheme.weight_per_channel;
   m.folds = plan.folds;
+  m.equalize = plan.equalize;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
     Op& op = graph.ops[i];
     if (op.type != OpType::kAffine) continue;
@@ -115,8 +117,11 @@ nnet::ExecutableNet LoadComparisonReference(const std::string& fp32_model,
   Int8Model m = ReadInt8Model(int8_model);
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(fp32_model);
   try {
-    nnet::ExecutableNet net = nnet::Prepare(
-        LowerForInt8(km.nnet, fp32_model, m.fold_input_affine, m.fold_scales_backward, nullptr));
+    Graph g =
+        LowerForInt8(km.nnet, fp32_model, m.fold_input_affine, m.fold_scales_backward, nullptr);
+    ApplyEqualization(m.equalize, &g,
+                      "int8 model '" + int8_model + "' was not made from this model");
+    nnet::ExecutableNet net = nnet::Prepare(std::move(g));
     net.priors = km.priors;
     return net;
   } catch (const Error& e) {

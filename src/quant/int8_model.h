@@ -27,8 +27,11 @@ struct Int8Model {
   // How the fp32 graph was lowered (LowerForInt8 flags), so a reference can be lowered alike.
   bool fold_input_affine = false;
   bool fold_scales_backward = false;
-  // The folded graph. Ops listed in `layers` have an empty weight matrix (their weights are
-  // the int8 ones); other affine ops keep fp32 weights.
+  // Equalisation applied to the folded graph before quantization (Plan::equalize), so a
+  // reference can be transformed alike; the weights below already include it.
+  std::vector<Equalization> equalize;
+  // The folded (and equalised) graph. Ops listed in `layers` have an empty weight matrix
+  // (their weights are the int8 ones); other affine ops keep fp32 weights.
   nnet::Graph graph;
   std::vector<int32_t> layer_ops;        // op index of layers[i]
   std::vector<QuantizedAffine> layers;
@@ -37,7 +40,8 @@ struct Int8Model {
   std::vector<float> priors;
 };
 
-// Builds the int8 model from a folded graph (LowerForInt8) and a matching plan.
+// Builds the int8 model from a folded graph (LowerForInt8) and a matching plan; applies the
+// plan's equalisation first (EqualizedGraph).
 Int8Model BuildInt8Model(nnet::Graph graph, const Plan& plan, const std::string& plan_path);
 
 // The graph with each int8 layer's weights replaced by their dequantized values (what
@@ -59,8 +63,8 @@ nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
                                        kernels::Int8Backend backend = kernels::Int8Backend::kAuto);
 
 // The fp32 reference network for `forward --compare-to`: the Kaldi model `fp32_model` lowered
-// exactly as the int8 model at `int8_model` was (same folds), so per-layer outputs compare like
-// with like. When `int8_model` is not an int8 file, the plain LoadModelForInference network.
+// exactly as the int8 model at `int8_model` was (same folds, same equalisation), so per-layer
+// outputs compare like with like. When `int8_model` is not an int8 file, the plain LoadModelForInference network.
 nnet::ExecutableNet LoadComparisonReference(const std::string& fp32_model,
                                             const std::string& int8_model);
 

@@ -1,5 +1,8 @@
 #include "quant/int8_model_io.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -322,6 +325,29 @@ uint64_t Fnv1a64(const char* data, size_t n) {
   return h;
 }
 
+// "<producer> <count> <scales...>" of a META equalize line.
+static Equalization ParseEqualizeLine(const std::string& line) {
+  std::istringstream is(line);
+  Equalization e;
+  size_t n = 0;
+  KQ_CHECK(static_cast<bool>(is >> e.producer >> n) && n <= (1u << 24), kFormat)
+      << "corrupt int8 model: bad equalize line in META";
+  e.scale.resize(n);
+  for (float& x : e.scale) {
+    std::string tok;
+    KQ_CHECK(static_cast<bool>(is >> tok), kFormat)
+        << "corrupt int8 model: equalize " << e.producer << " has fewer than " << n << " scales";
+    char* end = nullptr;
+    x = std::strtof(tok.c_str(), &end);
+    KQ_CHECK(end && *end == '\0' && std::isfinite(x) && x > 0.0f, kFormat)
+        << "corrupt int8 model: equalize " << e.producer << ": bad scale '" << tok << "'";
+  }
+  std::string extra;
+  KQ_CHECK(!(is >> extra), kFormat)
+      << "corrupt int8 model: equalize " << e.producer << " has more than " << n << " scales";
+  return e;
+}
+
 std::string SerializeInt8Model(const Int8Model& m) {
   KQ_CHECK(HostIsLittleEndian(), kUnsupported) << "the int8 model format needs a little-endian host";
   Writer w;
@@ -338,6 +364,17 @@ std::string SerializeInt8Model(const Int8Model& m) {
              << "\nfold-input-affine " << m.fold_input_affine << "\nfold-scales-backward "
              << m.fold_scales_backward << "\n";
         for (const auto& f : m.folds) meta << "fold " << f << "\n";
+        // Optional lines (readers before equalisation ignore unknown keys): the scales exactly
+        // as in the plan (9 significant digits round-trip a float).
+        for (const Equalization& e : m.equalize) {
+          meta << "equalize " << e.producer << ' ' << e.scale.size();
+          char buf[32];
+          for (float x : e.scale) {
+            std::snprintf(buf, sizeof(buf), " %.9g", static_cast<double>(x));
+            meta << buf;
+          }
+          meta << "\n";
+        }
         std::string t = meta.str();
         w.Raw(t.data(), t.size());
         break;
@@ -416,6 +453,7 @@ Int8Model DeserializeInt8Model(const std::string& b) {
       if (key == "fold") m.folds.push_back(value);
       if (key == "fold-input-affine") m.fold_input_affine = value == "1";
       if (key == "fold-scales-backward") m.fold_scales_backward = value == "1";
+      if (key == "equalize") m.equalize.push_back(ParseEqualizeLine(value));
     }
   }
   if (size[1] > 0) {

@@ -52,7 +52,10 @@ double FakeQuantError(const Histogram& h, float lo, float hi, const TensorSpec& 
 }
 }  // namespace
 
-Observer::Observer(int64_t cols) : cols_(cols), col_sums_(static_cast<size_t>(cols), 0.0) {}
+Observer::Observer(int64_t cols)
+    : cols_(cols),
+      col_sums_(static_cast<size_t>(cols), 0.0),
+      col_absmax_(static_cast<size_t>(cols), 0.0f) {}
 
 void Observer::Update(const float* x, int64_t rows, int64_t cols, int64_t ld) {
   if (rows <= 0 || cols <= 0) return;
@@ -65,7 +68,10 @@ void Observer::Update(const float* x, int64_t rows, int64_t cols, int64_t ld) {
       float v = row[c];
       bmin = std::min(bmin, v);
       bmax = std::max(bmax, v);
-      if (cols_ > 0) col_sums_[c] += v;
+      if (cols_ > 0) {
+        col_sums_[c] += v;
+        col_absmax_[c] = std::max(col_absmax_[c], std::fabs(v));
+      }
       ++count_;
       if (static_cast<int64_t>(sample_.size()) < kMaxSamples) {
         sample_.push_back(v);

