@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # int8 vs fp32 `kaldiq forward`: for each fixture model, calibrate (scheme best) on its
 # features, quantize, then time fp32 and int8 forward with 1 and 2 threads (fastest of N runs,
-# wall time) and print input frames/s, real-time factor (10 ms frames), the int8 speed-up, the
-# model file sizes and the peak memory (max RSS of the whole process).
+# wall time) on the feature archive repeated C and 2C times. Prints the steady-state input
+# frames/s and real-time factor (10 ms frames) from the difference of the two runs (model
+# loading cancels out), the estimated load time, the int8 speed-up both steady-state and for
+# the whole 2C run including the load, the model file sizes and the peak memory (max RSS of the
+# whole 2C process).
 #
 # Usage: bench/bench_int8.sh [build-dir] [repeats]
-# Environment: KQ_BENCH_THREADS="1 2", KQ_BENCH_COPIES=N (feature archive concatenated N times,
-# default 4), KQ_BENCH_SCHEME (default best).
+# Environment: KQ_BENCH_THREADS="1 2", KQ_BENCH_COPIES=C (default 8), KQ_BENCH_SCHEME (default
+# best).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 build="${1:-$root/build}"
 repeats="${2:-3}"
-copies="${KQ_BENCH_COPIES:-4}"
+copies="${KQ_BENCH_COPIES:-8}"
 threads_list="${KQ_BENCH_THREADS:-1 2}"
 scheme="${KQ_BENCH_SCHEME:-best}"
 kaldiq="$build/tools/kaldiq/kaldiq"
@@ -63,29 +66,35 @@ peak_mb() {
 }
 
 echo "kaldiq int8 benchmark $(date -u +%FT%TZ): $(nproc) cpus; VNNI: $(grep -qE 'avx512_vnni|avx_vnni' /proc/cpuinfo && echo yes || echo no); scheme $scheme; best of $repeats"
-printf "%-10s %-5s %3s %10s %9s %8s %9s %9s\n" model type thr frames/s RTF speedup size_MB peak_MB
+printf "%-10s %-5s %3s %10s %9s %7s %8s %8s %9s %9s\n" model type thr frames/s RTF load_s speedup sp+load size_MB peak_MB
 for c in "${CASES[@]}"; do
   IFS='|' read -r label model feats opts <<<"$c"
   int8="$tmp/$label.int8"
   # shellcheck disable=SC2086
   "$kaldiq" calibrate --quiet --scheme="$scheme" $opts "$model" "ark:$feats" "$tmp/plan.txt"
   "$kaldiq" quantize --quiet "$model" "$tmp/plan.txt" "$int8" >/dev/null
-  for ((i = 0; i < copies; i++)); do cat "$feats"; done >"$tmp/feats.ark"
-  frames=$(count_frames "$tmp/feats.ark")
+  for ((i = 0; i < copies; i++)); do cat "$feats"; done >"$tmp/feats1.ark"
+  cat "$tmp/feats1.ark" "$tmp/feats1.ark" >"$tmp/feats2.ark"
+  frames=$(count_frames "$tmp/feats1.ark")
   for threads in $threads_list; do
-    # shellcheck disable=SC2086
-    t32=$(best_time "$kaldiq" forward --quiet --num-threads="$threads" $opts "$model" "ark:$tmp/feats.ark" ark:/dev/null)
-    # shellcheck disable=SC2086
-    t8=$(best_time "$kaldiq" forward --quiet --num-threads="$threads" $opts "$int8" "ark:$tmp/feats.ark" ark:/dev/null)
+    declare -A t1 t2
     for type in fp32 int8; do
-      m="$model"; t="$t32"
-      if [[ $type == int8 ]]; then m="$int8"; t="$t8"; fi
+      m="$model"; [[ $type == int8 ]] && m="$int8"
       # shellcheck disable=SC2086
-      mb=$(peak_mb "$kaldiq" forward --quiet --num-threads="$threads" $opts "$m" "ark:$tmp/feats.ark" ark:/dev/null)
-      awk -v l="$label" -v ty="$type" -v th="$threads" -v t="$t" -v t32="$t32" -v f="$frames" \
+      t1[$type]=$(best_time "$kaldiq" forward --quiet --num-threads="$threads" $opts "$m" "ark:$tmp/feats1.ark" ark:/dev/null)
+      # shellcheck disable=SC2086
+      t2[$type]=$(best_time "$kaldiq" forward --quiet --num-threads="$threads" $opts "$m" "ark:$tmp/feats2.ark" ark:/dev/null)
+    done
+    for type in fp32 int8; do
+      m="$model"; [[ $type == int8 ]] && m="$int8"
+      # shellcheck disable=SC2086
+      mb=$(peak_mb "$kaldiq" forward --quiet --num-threads="$threads" $opts "$m" "ark:$tmp/feats2.ark" ark:/dev/null)
+      awk -v l="$label" -v ty="$type" -v th="$threads" -v a="${t1[$type]}" -v b="${t2[$type]}" \
+          -v a32="${t1[fp32]}" -v b32="${t2[fp32]}" -v f="$frames" \
           -v sz="$(stat -c %s "$m")" -v mb="$mb" 'BEGIN {
-            printf "%-10s %-5s %3d %10.0f %9.5f %8.2f %9.2f %9s\n", l, ty, th, f / t, t * 100 / f,
-                   t32 / t, sz / 1e6, mb }'
+            d = b - a; d32 = b32 - a32; if (d <= 0) d = 1e-9;
+            printf "%-10s %-5s %3d %10.0f %9.5f %7.2f %8.2f %8.2f %9.2f %9s\n", l, ty, th, f / d,
+                   d * 100 / f, 2 * a - b, d32 / d, b32 / b, sz / 1e6, mb }'
     done
   done
 done

@@ -1,9 +1,10 @@
 #include "quant/int8_model.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "kaldi/nnet3/model_io.h"
 #include "quant/calibrate.h"
@@ -87,26 +88,121 @@ void WriteInt8Model(const std::string& path, const Int8Model& model) {
 }
 
 Int8Model ReadInt8Model(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   KQ_CHECK(f.good(), kIo) << "cannot open int8 model '" << path << "'";
-  std::ostringstream ss;
-  ss << f.rdbuf();
+  // One read into a buffer of the file's size (the model can be tens of megabytes).
+  std::string bytes(static_cast<size_t>(f.tellg()), '\0');
+  f.seekg(0);
+  f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  KQ_CHECK(f.gcount() == static_cast<std::streamsize>(bytes.size()), kIo)
+      << "cannot read int8 model '" << path << "'";
   try {
-    return DeserializeInt8Model(ss.str());
+    return DeserializeInt8Model(bytes);
   } catch (const Error& e) {
     throw e.WithContext(path);
   }
 }
 
-nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Backend backend) {
-  // Prepare() validates the graph and builds fp32 kernels, so it gets the dequantized weights;
-  // the int8 kernels then replace them and the float copies are released.
-  nnet::ExecutableNet net = nnet::Prepare(DequantizedGraph(model));
-  for (size_t i = 0; i < model.layers.size(); ++i) {
-    int32_t idx = model.layer_ops[i];
-    net.kernels[idx] = MakeInt8LinearKernel(model.layers[i], backend);
-    net.graph.ops[idx].weight = MatrixF();
+namespace {
+
+bool SameGrid(const QParams& a, const QParams& b) {
+  return a.scale == b.scale && a.zero_point == b.zero_point && a.qmin == b.qmin &&
+         a.qmax == b.qmax && a.wrap == b.wrap;
+}
+
+// Row selection only (no sums, scales, constants or IfDefined): such a descriptor can be
+// evaluated by copying u8 rows.
+bool IsSelection(const nnet::DescExpr& e) {
+  using K = nnet::DescExpr::Kind;
+  switch (e.kind) {
+    case K::kNode: return true;
+    case K::kOffset:
+    case K::kReplaceT:
+    case K::kRound:
+    case K::kSwitch:
+      for (const nnet::DescExpr& c : e.children)
+        if (!IsSelection(c)) return false;
+      return true;
+    default: return false;
   }
+}
+
+void NamedOps(const nnet::DescExpr& e, std::vector<int32_t>* out) {
+  if (e.kind == nnet::DescExpr::Kind::kNode) out->push_back(e.node);
+  for (const nnet::DescExpr& c : e.children) NamedOps(c, out);
+}
+
+}  // namespace
+
+std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
+  const Graph& g = model.graph;
+  const int32_t n = static_cast<int32_t>(g.ops.size());
+  std::vector<int32_t> layer_of(static_cast<size_t>(n), -1);
+  for (size_t l = 0; l < model.layers.size(); ++l)
+    layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
+  std::vector<std::vector<int32_t>> consumers(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) {
+    std::vector<int32_t> named;
+    for (const nnet::DescExpr& p : g.ops[i].input.parts) NamedOps(p, &named);
+    std::sort(named.begin(), named.end());
+    named.erase(std::unique(named.begin(), named.end()), named.end());
+    for (int32_t src : named) consumers[src].push_back(i);
+  }
+  auto selection = [&](const Op& op) {
+    for (const nnet::DescExpr& p : op.input.parts)
+      if (!IsSelection(p)) return false;
+    return true;
+  };
+  auto takes_u8 = [&](int32_t c) {
+    int32_t l = layer_of[c];
+    if (l < 0) return false;
+    const QuantizedAffine& q = model.layers[l];
+    return q.act_range == RangeMode::kStatic && !q.act_spec.is_signed && !q.act.wrap &&
+           selection(g.ops[c]);
+  };
+  // Every op reached from `op` through pure-alias copies / dim-ranges must be an int8 layer
+  // taking u8 on one common grid; *grid collects it.
+  std::function<bool(int32_t, std::optional<QParams>*)> all_take_u8 =
+      [&](int32_t op, std::optional<QParams>* grid) {
+        if (consumers[op].empty()) return false;
+        for (int32_t c : consumers[op]) {
+          const Op& cop = g.ops[c];
+          bool alias = (cop.type == OpType::kCopy || cop.type == OpType::kDimRange) &&
+                       cop.input.parts.size() == 1 && IsSelection(cop.input.parts[0]);
+          if (alias) {
+            if (!all_take_u8(c, grid)) return false;
+            continue;
+          }
+          if (!takes_u8(c)) return false;
+          const QParams& p = model.layers[layer_of[c]].act;
+          if (*grid && !SameGrid(**grid, p)) return false;
+          *grid = p;
+        }
+        return true;
+      };
+  std::vector<std::optional<QParams>> grids(model.layers.size());
+  for (size_t l = 0; l < model.layers.size(); ++l) {
+    if (model.layers[l].act_range != RangeMode::kStatic) continue;
+    std::optional<QParams> grid;
+    if (all_take_u8(model.layer_ops[l], &grid)) grids[l] = grid;
+  }
+  return grids;
+}
+
+nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Backend backend,
+                                       bool integer_pipeline) {
+  std::vector<int32_t> layer_of(model.graph.ops.size(), -1);
+  for (size_t l = 0; l < model.layers.size(); ++l)
+    layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
+  std::vector<std::optional<QParams>> grids(model.layers.size());
+  if (integer_pipeline) grids = OutputGrids(model);
+  nnet::ExecutableNet net = nnet::Prepare(
+      model.graph, nnet::KernelChoice::kFast,
+      [&](int32_t index, const Op&) -> std::shared_ptr<const nnet::LinearKernel> {
+        int32_t l = layer_of[index];
+        if (l < 0) return nullptr;
+        return MakeInt8LinearKernel(model.layers[l], backend, grids[l] ? &*grids[l] : nullptr);
+      });
   net.priors = model.priors;
   return net;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,9 +59,20 @@ bool IsInt8ModelFile(const std::string& path);
 // Size in bytes of a file (for size reports); -1 if unknown.
 int64_t FileSize(const std::string& path);
 
-// A runnable network: int8 kernels for the int8 layers, fp32 for the rest.
+// For each int8 layer, the grid its output is requantized onto when the integer pipeline is on:
+// the input QParams of the layers consuming it, when every consumer (through plain copies and
+// dim-ranges) is an int8 layer with a static unsigned input grid, one grid shared by all, and a
+// descriptor that only selects rows (splicing). Otherwise none: the layer outputs float (e.g.
+// into a TDNN-F bypass sum, a float layer, or the network output).
+std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model);
+
+// A runnable network: int8 kernels for the int8 layers, fp32 for the rest. integer_pipeline:
+// layers pass u8 tensors to each other where OutputGrids() allows (the default); false keeps
+// float between layers (each layer quantizes its input and dequantizes its output), for
+// comparison.
 nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
-                                       kernels::Int8Backend backend = kernels::Int8Backend::kAuto);
+                                       kernels::Int8Backend backend = kernels::Int8Backend::kAuto,
+                                       bool integer_pipeline = true);
 
 // The fp32 reference network for `forward --compare-to`: the Kaldi model `fp32_model` lowered
 // exactly as the int8 model at `int8_model` was (same folds, same equalisation), so per-layer

@@ -12,71 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "kaldi/nnet3/model_io.h"
-#include "kaldi/table.h"
 #include "nnet/executor.h"
-#include "quant/calibrate.h"
-#include "quant/compare.h"
 #include "quant/int8_model.h"
+#include "quant_fixtures.h"
 
 namespace kaldiq::quant {
 namespace {
-
-struct Case {
-  Int8Model model;
-  std::vector<MatrixF> utts;
-  std::vector<MatrixF> ivectors;  // online i-vectors per utterance (tdnnf-small), else empty
-  nnet::ComputeOptions opts;
-
-  MatrixF Run(const nnet::ExecutableNet& net, size_t u) const {
-    nnet::Executor ex(net, opts);
-    return ex.Compute(utts[u], nullptr, ivectors.empty() ? nullptr : &ivectors[u]);
-  }
-};
-
-// `best` scheme, calibrated on the first `num_calib` utterances.
-Case Quantize(const std::string& model_path, const std::string& feats,
-              const std::string& ivectors, nnet::ComputeOptions opts, size_t num_calib) {
-  Case c;
-  c.opts = opts;
-  kaldi::KaldiModel km = kaldi::ReadKaldiModel(model_path);
-  Scheme scheme = PresetScheme("best");
-  std::vector<std::string> folds;
-  nnet::Graph graph = LowerForInt8(km.nnet, model_path, scheme.fold_input_affine,
-                                   scheme.weight_per_channel, &folds);
-  for (kaldi::SequentialMatrixReader r(feats); !r.Done(); r.Next()) c.utts.push_back(r.Value());
-  if (!ivectors.empty()) {
-    kaldi::RandomAccessMatrixReader iv(ivectors);
-    for (kaldi::SequentialMatrixReader r(feats); !r.Done(); r.Next())
-      c.ivectors.push_back(iv.Value(r.Key()));
-  }
-  Calibrator cal(graph, scheme, {});
-  nnet::ExecutableNet ref = nnet::Prepare(graph);
-  nnet::Executor ex(ref, opts);
-  ex.SetObserver(cal.Hook());
-  for (size_t u = 0; u < num_calib; ++u)
-    ex.Compute(c.utts[u], nullptr, c.ivectors.empty() ? nullptr : &c.ivectors[u]);
-  c.model = BuildInt8Model(graph, cal.MakePlan(folds), "plan");
-  return c;
-}
-
-Case TdnnSeed() {
-  const std::string dir = std::string(KQ_TESTDATA_DIR) + "/tdnn-seed/";
-  nnet::ComputeOptions opts;
-  opts.frame_subsampling_factor = 3;
-  opts.frames_per_chunk = 140;
-  return Quantize(dir + "final.mdl", "ark:" + dir + "dev60/feats_cmvn5.ark", "", opts, 3);
-}
-
-Case TdnnfSmall() {
-  const std::string dir = std::string(KQ_TESTDATA_DIR) + "/tdnnf-small/";
-  nnet::ComputeOptions opts;
-  opts.frame_subsampling_factor = 3;
-  opts.frames_per_chunk = 150;
-  opts.online_ivector_period = 10;
-  return Quantize(dir + "final.raw", "ark:" + dir + "feats2.ark",
-                  "ark:" + dir + "online_ivectors5.ark", opts, 1);
-}
 
 // name -> the grid that layer's output is requantized onto (layers without one are absent).
 std::map<std::string, QParams> GridsByName(const Int8Model& m) {
@@ -114,7 +55,7 @@ void Agreement(const MatrixF& ref, const MatrixF& test, double* db, double* max_
 }
 
 TEST(IntegerPipeline, TdnnChainExchangesU8UpToTheOutputLayer) {
-  Case c = TdnnSeed();
+  testing::QuantizedFixture c = testing::TdnnSeedBest();
   std::map<std::string, QParams> grids = GridsByName(c.model);
   // Each TDNN layer's output is spliced into the next layer only: u8 on the next layer's grid.
   const std::vector<std::string> chain = {"tdnn1.affine", "tdnn2.affine", "tdnn3.affine",
@@ -148,7 +89,7 @@ TEST(IntegerPipeline, TdnnChainExchangesU8UpToTheOutputLayer) {
 }
 
 TEST(IntegerPipeline, TdnnfBypassSumsStayFloat) {
-  Case c = TdnnfSmall();
+  testing::QuantizedFixture c = testing::TdnnfSmallBest();
   std::map<std::string, QParams> grids = GridsByName(c.model);
   // linear -> affine is a plain splice: u8. The affine's output goes through BatchNorm into the
   // bypass Sum(Scale(0.66, previous), ...), which is float.
