@@ -6,9 +6,7 @@
 
 namespace kaldiq::kernels {
 
-// Created on first use. Also turns off oneDNN's JIT-code profiling hooks (VTune/ITT), which
-// were measured at several percent of an int8 forward pass on small layers, unless the user
-// asked for them with DNNL_JIT_PROFILE.
+// Created on first use, never destroyed (primitives may outlive static destruction order).
 dnnl::engine& DnnlEngine();
 
 }  // namespace kaldiq::kernels
