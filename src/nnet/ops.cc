@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/multiversion.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
@@ -44,8 +45,8 @@ void NormalizeRow(const float* x, int32_t d, float target_rms, bool add_log_stdd
 
 }  // namespace
 
-void RunElementwiseOp(const Op& op, const float* x, int64_t ldx, int64_t rows, float* y,
-                      int64_t ldy) {
+KQ_MULTIVERSION void RunElementwiseOp(const Op& op, const float* x, int64_t ldx, int64_t rows,
+                                      float* y, int64_t ldy) {
   const int32_t in = op.input_dim, out = op.output_dim;
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ldx;

@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "kernels/multiversion.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
@@ -240,7 +241,7 @@ void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_contex
   *right_context = std::max(0, *needed[input].rbegin());
 }
 
-void DequantizeRows(const RowView& v, int64_t rows, int64_t cols, float* dst) {
+KQ_MULTIVERSION void DequantizeRows(const RowView& v, int64_t rows, int64_t cols, float* dst) {
   const float scale = v.grid.scale;
   const int32_t zp = v.grid.zero_point;
   for (int64_t r = 0; r < rows; ++r) {
@@ -250,7 +251,7 @@ void DequantizeRows(const RowView& v, int64_t rows, int64_t cols, float* dst) {
   }
 }
 
-void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
+KQ_MULTIVERSION void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
             float* dst) {
   for (const PartProgram& p : plan.parts) {
     const size_t bytes = sizeof(float) * p.dim;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/multiversion.h"
 #include "util/error.h"
 
 namespace kaldiq::quant {
@@ -65,7 +66,7 @@ namespace {
 // the compiler vectorises it: clamp first (exact, the bounds are integers), then round with the
 // 1.5·2^23 trick (round-half-even in the default rounding mode, exact for |v| < 2^22). The
 // recipe's wrap-around grids go through the scalar Quantize().
-void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
+KQ_MULTIVERSION void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
                       int32_t shift, uint8_t* out) {
   if (p.wrap) {
     for (int64_t r = 0; r < rows; ++r)
