@@ -29,6 +29,7 @@ Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
 //  * a kScaleOffset (test-mode BatchNorm, ScaleAndOffset, ...) whose rows are read only by
 //    affine ops (through Offset/Append) is folded into their weights and biases.
 // The op names of the survivors are Kaldi's node names (a fused affine keeps the affine's).
-void OptimizeForInference(Graph* graph);
+// fold_scale_offsets = false skips the last rewrite (ScaleOffsets stay ops of their own).
+void OptimizeForInference(Graph* graph, bool fold_scale_offsets = true);
 
 }  // namespace kaldiq::nnet

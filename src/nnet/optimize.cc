@@ -134,7 +134,7 @@ void FoldScaleOffsets(Graph* g) {
 
 }  // namespace
 
-void OptimizeForInference(Graph* g) {
+void OptimizeForInference(Graph* g, bool fold_scale_offsets) {
   KQ_CHECK(g->output >= 0, kInternal) << "graph without output";
   Prune(g);
   BypassCopies(g);
@@ -142,8 +142,10 @@ void OptimizeForInference(Graph* g) {
   FuseRelu(g);
   BypassCopies(g);
   Prune(g);
-  FoldScaleOffsets(g);
-  Prune(g);
+  if (fold_scale_offsets) {
+    FoldScaleOffsets(g);
+    Prune(g);
+  }
   ValidateGraph(*g);
 }
 

@@ -37,16 +37,18 @@ std::vector<std::string> InputLayers(const nnet::Graph& graph) {
 }
 
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
-                         bool fold_input_affine, bool fold_scales_backward,
-                         std::vector<std::string>* folds) {
+                         const Int8Lowering& lowering, std::vector<std::string>* folds) {
   nnet::LowerOptions lower;
   lower.optimize = false;
   nnet::Graph g = nnet::LowerNnet(nnet, model_name, lower);
   std::vector<std::string> log;
-  if (fold_scales_backward) log = FoldScalesBackward(&g);
-  nnet::OptimizeForInference(&g);
+  if (lowering.fold_scales_backward) log = FoldScalesBackward(&g);
+  nnet::OptimizeForInference(&g, lowering.fold_batchnorm);
   std::vector<std::string> keep;
-  if (!fold_input_affine) keep = InputLayers(g);
+  if (!lowering.fold_input_affine) keep = InputLayers(g);
+  if (!lowering.fold_batchnorm)
+    for (const nnet::Op& op : g.ops)
+      if (op.type == nnet::OpType::kScaleOffset) keep.push_back(op.name);
   std::vector<std::string> more = FoldForInt8(&g, keep);
   log.insert(log.end(), more.begin(), more.end());
   if (folds) *folds = std::move(log);

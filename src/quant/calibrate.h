@@ -21,11 +21,8 @@ namespace kaldiq::quant {
 // Lowers a Kaldi nnet exactly as inference does (nnet::LowerNnet with optimisation), then
 // applies FoldForInt8. *folds receives the fold log (may be null). The same function is used by
 // calibrate and quantize, so a plan always matches the graph it was made for.
-// fold_scales_backward: FoldScalesBackward (only useful with per-channel weights: it makes the
-// rows of a layer differ in magnitude, which per-tensor weight grids cannot follow).
 nnet::Graph LowerForInt8(const kaldi::Nnet& nnet, const std::string& model_name,
-                         bool fold_input_affine, bool fold_scales_backward,
-                         std::vector<std::string>* folds);
+                         const Int8Lowering& lowering, std::vector<std::string>* folds);
 
 // Affine ops reading the network input ("input" op) directly (the LDA, or tdnn1 after a fold).
 std::vector<std::string> InputLayers(const nnet::Graph& graph);

@@ -22,8 +22,7 @@ Int8Model BuildInt8Model(Graph folded, const Plan& plan, const std::string& plan
   CheckPlanMatchesGraph(plan, graph, plan_path);
   Int8Model m;
   m.scheme_name = plan.scheme.name;
-  m.fold_input_affine = plan.scheme.fold_input_affine;
-  m.fold_scales_backward = plan.scheme.weight_per_channel;
+  m.lowering = Int8Lowering::For(plan.scheme);
   m.folds = plan.folds;
   m.equalize = plan.equalize;
   for (size_t i = 0; i < graph.ops.size(); ++i) {
@@ -214,7 +213,7 @@ nnet::ExecutableNet LoadComparisonReference(const std::string& fp32_model,
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(fp32_model);
   try {
     Graph g =
-        LowerForInt8(km.nnet, fp32_model, m.fold_input_affine, m.fold_scales_backward, nullptr);
+        LowerForInt8(km.nnet, fp32_model, m.lowering, nullptr);
     ApplyEqualization(m.equalize, &g,
                       "int8 model '" + int8_model + "' was not made from this model");
     nnet::ExecutableNet net = nnet::Prepare(std::move(g));

@@ -25,9 +25,8 @@ inline constexpr uint32_t kInt8FormatVersion = 1;
 struct Int8Model {
   std::string scheme_name;
   std::vector<std::string> folds;
-  // How the fp32 graph was lowered (LowerForInt8 flags), so a reference can be lowered alike.
-  bool fold_input_affine = false;
-  bool fold_scales_backward = false;
+  // How the fp32 graph was lowered, so a reference can be lowered alike.
+  Int8Lowering lowering;
   // Equalisation applied to the folded graph before quantization (Plan::equalize), so a
   // reference can be transformed alike; the weights below already include it.
   std::vector<Equalization> equalize;

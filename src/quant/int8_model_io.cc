@@ -361,8 +361,9 @@ std::string SerializeInt8Model(const Int8Model& m) {
       case 0: {
         std::ostringstream meta;
         meta << "format kaldiq-int8\nversion " << kInt8FormatVersion << "\nscheme " << m.scheme_name
-             << "\nfold-input-affine " << m.fold_input_affine << "\nfold-scales-backward "
-             << m.fold_scales_backward << "\n";
+             << "\nfold-input-affine " << m.lowering.fold_input_affine << "\nfold-scales-backward "
+             << m.lowering.fold_scales_backward << "\nfold-batchnorm " << m.lowering.fold_batchnorm
+             << "\n";
         for (const auto& f : m.folds) meta << "fold " << f << "\n";
         // Optional lines (readers before equalisation ignore unknown keys): the scales exactly
         // as in the plan (9 significant digits round-trip a float).
@@ -451,8 +452,9 @@ Int8Model DeserializeInt8Model(const std::string& b) {
     while (meta >> key && std::getline(meta >> std::ws, value)) {
       if (key == "scheme") m.scheme_name = value;
       if (key == "fold") m.folds.push_back(value);
-      if (key == "fold-input-affine") m.fold_input_affine = value == "1";
-      if (key == "fold-scales-backward") m.fold_scales_backward = value == "1";
+      if (key == "fold-input-affine") m.lowering.fold_input_affine = value == "1";
+      if (key == "fold-scales-backward") m.lowering.fold_scales_backward = value == "1";
+      if (key == "fold-batchnorm") m.lowering.fold_batchnorm = value == "1";  // absent: 1
       if (key == "equalize") m.equalize.push_back(ParseEqualizeLine(value));
     }
   }

@@ -115,6 +115,7 @@ void WritePlan(const std::string& path, const Plan& plan) {
   os << "bias-correction " << s.bias_correction << '\n';
   os << "fold-input-affine " << s.fold_input_affine << '\n';
   os << "input-layer-float " << s.input_layer_float << '\n';
+  if (!s.fold_batchnorm) os << "fold-batchnorm 0\n";  // optional line; absent = 1
   if (s.equalize != EqualizeMethod::kNone)
     os << "equalize-method " << ToString(s.equalize) << ' ' << F(s.equalize_alpha) << '\n';
   for (const std::string& f : plan.folds) os << "fold " << f << '\n';
@@ -181,6 +182,10 @@ Plan ReadPlan(const std::string& path) {
       std::string f;
       for (size_t i = 1; i < w.size(); ++i) f += (i > 1 ? " " : "") + w[i];
       plan.folds.push_back(f);
+      continue;
+    }
+    if (w[0] == "fold-batchnorm" && w.size() == 2) {
+      s.fold_batchnorm = in.Int(w[1]) != 0;
       continue;
     }
     if (w[0] == "equalize-method" && w.size() == 3) {

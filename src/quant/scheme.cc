@@ -103,6 +103,7 @@ Scheme PresetScheme(const std::string& name) {
     s.act = Spec(8, true, false, true, rule);
     s.act_range = RangeMode::kUtterance;
     s.observer = ObserverKind::kMinMax;
+    s.fold_batchnorm = false;
     return s;
   }
   if (name == "torch-default" || name == "torch-default-pc") {

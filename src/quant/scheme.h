@@ -111,6 +111,25 @@ struct Scheme {
   // the parameters; the recipe also kept the LDA in float.
   bool fold_input_affine = false;
   bool input_layer_float = true;
+  // Fold test-mode BatchNorm / ScaleOffset ops into the neighbouring affine layers (exact).
+  // false keeps them as float ops between the int8 layers, so each layer's quantized input is
+  // the BatchNorm output — what the recipe quantized (seed.md §3.3); its presets use false.
+  bool fold_batchnorm = true;
+};
+
+// How a Kaldi nnet is lowered for int8; recorded in the int8 model so that a reference network
+// can be lowered alike.
+struct Int8Lowering {
+  bool fold_input_affine = false;  // the input affine (LDA) into the next layer
+  // FoldScalesBackward (only useful with per-channel weights: it makes the rows of a layer
+  // differ in magnitude, which per-tensor weight grids cannot follow).
+  bool fold_scales_backward = false;
+  bool fold_batchnorm = true;  // Scheme::fold_batchnorm
+
+  static Int8Lowering For(const Scheme& scheme) {
+    return {scheme.fold_input_affine, scheme.weight_per_channel && scheme.fold_batchnorm,
+            scheme.fold_batchnorm};
+  }
 };
 
 // Presets: "recipe", "recipe-fixed", "torch-default", "torch-default-pc", "best".

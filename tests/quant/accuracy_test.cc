@@ -27,8 +27,7 @@ TEST(Accuracy, TdnnSeedBestScheme) {
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(dir + "final.mdl");
   Scheme scheme = PresetScheme("best");
   std::vector<std::string> folds;
-  nnet::Graph graph = LowerForInt8(km.nnet, "final.mdl", scheme.fold_input_affine,
-                                   scheme.weight_per_channel, &folds);
+  nnet::Graph graph = LowerForInt8(km.nnet, "final.mdl", Int8Lowering::For(scheme), &folds);
   nnet::ComputeOptions opts;
   opts.frame_subsampling_factor = 3;
   opts.frames_per_chunk = 140;

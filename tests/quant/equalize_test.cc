@@ -25,7 +25,7 @@ const std::string kDir = std::string(KQ_TESTDATA_DIR) + "/tdnn-seed/";
 
 nnet::Graph SeedGraph(std::vector<std::string>* folds = nullptr) {
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(kDir + "final.mdl");
-  return LowerForInt8(km.nnet, "final.mdl", false, true, folds);
+  return LowerForInt8(km.nnet, "final.mdl", Int8Lowering::For(PresetScheme("best")), folds);
 }
 
 MatrixF FirstUtterance() {

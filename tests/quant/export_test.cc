@@ -84,7 +84,7 @@ void CheckExport(const testing::QuantizedFixture& c, const std::string& name) {
 }
 
 TEST(ExportDequantized, TdnnSeedIsACompleteKaldiModel) {
-  CheckExport(testing::TdnnSeedBest(), "tdnn_seed");
+  CheckExport(testing::TdnnSeed(), "tdnn_seed");
 }
 
 TEST(ExportDequantized, TdnnfSmallRawNnet) {

@@ -15,15 +15,14 @@ namespace {
 
 QuantizedFixture Quantize(const std::string& model_path, const std::string& feats,
                           const std::string& ivectors, nnet::ComputeOptions opts,
-                          size_t num_calib) {
+                          size_t num_calib, const std::string& preset = "best") {
   QuantizedFixture c;
   c.model_path = model_path;
   c.opts = opts;
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(model_path);
-  Scheme scheme = PresetScheme("best");
+  Scheme scheme = PresetScheme(preset);
   std::vector<std::string> folds;
-  nnet::Graph graph = LowerForInt8(km.nnet, model_path, scheme.fold_input_affine,
-                                   scheme.weight_per_channel, &folds);
+  nnet::Graph graph = LowerForInt8(km.nnet, model_path, Int8Lowering::For(scheme), &folds);
   for (kaldi::SequentialMatrixReader r(feats); !r.Done(); r.Next()) c.utts.push_back(r.Value());
   if (!ivectors.empty()) {
     kaldi::RandomAccessMatrixReader iv(ivectors);
@@ -36,7 +35,8 @@ QuantizedFixture Quantize(const std::string& model_path, const std::string& feat
   ex.SetObserver(cal.Hook());
   for (size_t u = 0; u < num_calib; ++u)
     ex.Compute(c.utts[u], nullptr, c.ivectors.empty() ? nullptr : &c.ivectors[u]);
-  c.model = BuildInt8Model(graph, cal.MakePlan(folds), "plan");
+  c.plan = cal.MakePlan(folds);
+  c.model = BuildInt8Model(graph, c.plan, "plan");
   if (km.has_transition_model) {
     c.model.has_transition_model = true;
     c.model.trans_model = km.trans_model;
@@ -47,12 +47,12 @@ QuantizedFixture Quantize(const std::string& model_path, const std::string& feat
 
 }  // namespace
 
-QuantizedFixture TdnnSeedBest() {
+QuantizedFixture TdnnSeed(const std::string& preset) {
   const std::string dir = std::string(KQ_TESTDATA_DIR) + "/tdnn-seed/";
   nnet::ComputeOptions opts;
   opts.frame_subsampling_factor = 3;
   opts.frames_per_chunk = 140;
-  return Quantize(dir + "final.mdl", "ark:" + dir + "dev60/feats_cmvn5.ark", "", opts, 3);
+  return Quantize(dir + "final.mdl", "ark:" + dir + "dev60/feats_cmvn5.ark", "", opts, 3, preset);
 }
 
 QuantizedFixture TdnnfSmallBest() {

@@ -22,7 +22,7 @@ struct CalibrateFlags {
   std::string scheme = "best", observer, act_range, weight_quantizer, keep_float;
   float percentile = 0.0f;
   int weight_bits = 0;
-  std::string bias_correction, fold_input_affine, input_layer_float, equalize;
+  std::string bias_correction, fold_input_affine, fold_batchnorm, input_layer_float, equalize;
   float equalize_alpha = -1.0f;
   int64_t num_utts = 0;
   bool quiet = false;
@@ -60,6 +60,7 @@ quant::Scheme MakeScheme(const CalibrateFlags& f) {
   }
   bool rewrites = flag(f.fold_input_affine, "--fold-input-affine", &s.fold_input_affine);
   rewrites |= flag(f.input_layer_float, "--input-layer-float", &s.input_layer_float);
+  rewrites |= flag(f.fold_batchnorm, "--fold-batchnorm", &s.fold_batchnorm);
   bool custom = rewrites || !f.observer.empty() || f.percentile > 0.0f || !f.act_range.empty() ||
                 !f.weight_quantizer.empty() || f.weight_bits != 0 || !f.bias_correction.empty() ||
                 !f.equalize.empty() || f.equalize_alpha >= 0.0f;
@@ -74,8 +75,7 @@ int Calibrate(const CalibrateFlags& f) {
   std::vector<std::string> folds;
   nnet::Graph graph;
   try {
-    graph = quant::LowerForInt8(km.nnet, f.model, scheme.fold_input_affine,
-                                scheme.weight_per_channel, &folds);
+    graph = quant::LowerForInt8(km.nnet, f.model, quant::Int8Lowering::For(scheme), &folds);
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }
@@ -148,6 +148,9 @@ int RunCalibrate(int argc, char** argv) {
   app.add_option("--bias-correction", f.bias_correction, "Override bias correction: true, false");
   app.add_option("--fold-input-affine", f.fold_input_affine,
                  "Override: fold the input affine layer (LDA) into the next layer (true, false)");
+  app.add_option("--fold-batchnorm", f.fold_batchnorm,
+                 "Override: fold BatchNorm into the neighbouring affine layers (true, false; the "
+                 "recipe presets keep it as a float op, as the recipe did)");
   app.add_option("--input-layer-float", f.input_layer_float,
                  "Override: keep the layers reading the network input in fp32 (true, false)");
   app.add_option("--equalize", f.equalize,

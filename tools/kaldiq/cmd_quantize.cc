@@ -34,8 +34,8 @@ int Quantize(const QuantizeFlags& f) {
   quant::Plan plan = quant::ReadPlan(f.plan);
   nnet::Graph graph;
   try {
-    graph = quant::LowerForInt8(km.nnet, f.model, plan.scheme.fold_input_affine,
-                                plan.scheme.weight_per_channel, nullptr);
+    graph = quant::LowerForInt8(km.nnet, f.model, quant::Int8Lowering::For(plan.scheme),
+                                nullptr);
   } catch (const Error& e) {
     throw e.WithContext(f.model);
   }
