@@ -8,8 +8,8 @@
 # whole 2C process).
 #
 # Usage: bench/bench_int8.sh [build-dir] [repeats]
-# Environment: KQ_BENCH_THREADS="1 2", KQ_BENCH_COPIES=C (default: 64 for tdnn-seed, 8 for
-# seed625, so that each run takes seconds), KQ_BENCH_SCHEME (default best).
+# Environment: KQ_BENCH_THREADS="1 2", KQ_BENCH_COPIES=C (default: 64 for tdnn-seed, 128 for
+# tdnnf-small, 8 for seed625, so that each run takes seconds), KQ_BENCH_SCHEME (default best).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -28,6 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 # label | model | features | copies | extra options
 CASES=(
   "tdnn-seed|$root/testdata/tdnn-seed/final.mdl|$root/testdata/tdnn-seed/dev60/feats_cmvn5.ark|${KQ_BENCH_COPIES:-64}|--frame-subsampling-factor=3 --frames-per-chunk=140"
+  "tdnnf-sm|$root/testdata/tdnnf-small/final.raw|$root/testdata/tdnnf-small/feats2.ark|${KQ_BENCH_COPIES:-128}|--frame-subsampling-factor=3 --frames-per-chunk=150 --online-ivectors=ark:$root/testdata/tdnnf-small/online_ivectors5.ark --online-ivector-period=10"
 )
 if [[ -d "$shared/perf/seed625" ]]; then
   CASES+=("seed625|$shared/perf/seed625/final.raw|$shared/perf/seed625/feats5.ark|${KQ_BENCH_COPIES:-8}|--frame-subsampling-factor=3 --frames-per-chunk=140")
