@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "kernels/quantize.h"
 #include "nnet/ops.h"
 #include "nnet/planner.h"
 #include "util/error.h"
@@ -178,7 +179,7 @@ T* Ensure(std::vector<T>* buf, int64_t n) {
 
 const float* Executor::AsFloat(const RowView& view, int64_t rows, int64_t cols,
                                std::vector<float>* buf, int64_t* stride) {
-  if (!view.is_u8()) {
+  if (view.has_float()) {
     *stride = view.stride;
     return view.data;
   }
@@ -186,6 +187,18 @@ const float* Executor::AsFloat(const RowView& view, int64_t rows, int64_t cols,
   DequantizeRows(view, rows, cols, dst);
   *stride = cols;
   return dst;
+}
+
+RowView Executor::Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out) {
+  const int64_t cols = net_.graph.ops[op].output_dim;
+  uint8_t* dst = Ensure(&values_u8_[op], rows * cols);
+  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, 1.0f / out.grid.scale,
+                          out.grid.zero_point, out.qmin, out.qmax, 0, dst, cols);
+  RowView both = in;
+  both.q = dst;
+  both.qstride = cols;
+  both.grid = out.grid;
+  return both;
 }
 
 void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
@@ -237,15 +250,21 @@ void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0,
         std::memcpy(out->Row(out_row + r), x + r * stride, sizeof(float) * op.output_dim);
       continue;
     }
+    const U8Output* u8_out =
+        i < static_cast<int32_t>(net_.u8_outputs.size()) && net_.u8_outputs[i]
+            ? &*net_.u8_outputs[i]
+            : nullptr;
     if (op.type == OpType::kCopy) {
       views[i] = in;
+      if (u8_out && op_plan.alias_op < 0 && in.has_float() && !in.has_u8())
+        views[i] = Quantize(in, rows, i, *u8_out);
     } else if (op.type == OpType::kDimRange) {
       views[i] = in.Shifted(0, op.ints[0]);
     } else if (kernel) {
-      const bool x_u8 = in.is_u8() && in_grid && in.grid == *in_grid;
-      const void* x = in.is_u8() ? static_cast<const void*>(in.q) : in.data;
-      int64_t ldx = in.stride;
-      if (in.is_u8() && !x_u8) x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
+      const bool x_u8 = in.has_u8() && in_grid && in.grid == *in_grid;
+      const void* x = x_u8 ? static_cast<const void*>(in.q) : in.data;
+      int64_t ldx = x_u8 ? in.qstride : in.stride;
+      if (!x_u8 && !in.has_float()) x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
       if (const U8Grid* out_grid = kernel->OutputGrid()) {
         uint8_t* y = Ensure(&values_u8_[i], rows * op.output_dim);
         kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
@@ -261,6 +280,7 @@ void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0,
       float* y = Ensure(&values_[i], rows * op.output_dim);
       RunElementwiseOp(op, x, ldx, rows, y, op.output_dim);
       views[i] = RowView::Float(y, op.output_dim);
+      if (u8_out) views[i] = Quantize(views[i], rows, i, *u8_out);
     }
     if (observer_) {
       // Observers see float values; u8 tensors are shown dequantized.

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct ComputeOptions {
   bool use_priors = false;  // subtract log(priors) of the model (ExecutableNet::priors)
 };
 
+// A non-kernel op whose output the executor stores as u8 (q in [qmin, qmax] on `grid`).
+struct U8Output {
+  U8Grid grid;
+  int32_t qmin = 0, qmax = 255;
+};
+
 // A graph ready to run: kernels per op and the network's context.
 struct ExecutableNet {
   Graph graph;
@@ -43,6 +50,10 @@ struct ExecutableNet {
   int32_t right_context = 0;
   // Priors as stored in final.mdl (probabilities; empty when absent). Used with use_priors.
   std::vector<float> priors;
+  // Empty, or one per op: ops without a kernel whose output is quantized to u8 because int8
+  // layers read it (set by the int8 model loader; kernels announce theirs via OutputGrid()).
+  // Ignored for ops whose rows are aliases of another op's.
+  std::vector<std::optional<U8Output>> u8_outputs;
 };
 
 enum class KernelChoice { kFast, kReference };
@@ -96,6 +107,8 @@ class Executor {
   void RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
                 MatrixF* out, int32_t out_row);
 
+  // Quantizes float rows (the output of `op`) into op's u8 buffer.
+  RowView Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out);
   // The float rows of a view: the view itself, or its u8 values dequantized into *buf.
   static const float* AsFloat(const RowView& view, int64_t rows, int64_t cols,
                               std::vector<float>* buf, int64_t* stride);

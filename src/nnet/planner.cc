@@ -245,7 +245,7 @@ KQ_MULTIVERSION void DequantizeRows(const RowView& v, int64_t rows, int64_t cols
   const float scale = v.grid.scale;
   const int32_t zp = v.grid.zero_point;
   for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* src = v.q + r * v.stride;
+    const uint8_t* src = v.q + r * v.qstride;
     float* out = dst + r * cols;
     for (int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(int32_t(src[c]) - zp) * scale;
   }
@@ -259,10 +259,10 @@ KQ_MULTIVERSION void Gather(const OpPlan& plan, const std::vector<RowView>& view
       const RowView& v = views[p.src_op];
       for (int64_t r = 0; r < rows; ++r) {
         float* out = dst + r * dim + p.col_offset;
-        if (v.is_u8()) {
-          DequantizeRows(v.Shifted(p.src_rows[r], 0), 1, p.dim, out);
-        } else {
+        if (v.has_float()) {
           std::memcpy(out, v.data + p.src_rows[r] * v.stride, bytes);
+        } else {
+          DequantizeRows(v.Shifted(p.src_rows[r], 0), 1, p.dim, out);
         }
       }
       continue;
@@ -274,15 +274,14 @@ KQ_MULTIVERSION void Gather(const OpPlan& plan, const std::vector<RowView>& view
       for (int32_t k = p.row_begin[r]; k < p.row_begin[r + 1]; ++k) {
         const PartProgram::Term& term = p.terms[k];
         const RowView& v = views[term.src_op];
-        const int64_t offset = static_cast<int64_t>(term.src_row) * v.stride;
         const float coef = term.coef;
-        if (v.is_u8()) {
-          const uint8_t* src = v.q + offset;
+        if (!v.has_float()) {
+          const uint8_t* src = v.q + static_cast<int64_t>(term.src_row) * v.qstride;
           const float s = coef * v.grid.scale;
           const int32_t zp = v.grid.zero_point;
           for (int32_t j = 0; j < p.dim; ++j) out[j] += s * static_cast<float>(int32_t(src[j]) - zp);
         } else {
-          const float* src = v.data + offset;
+          const float* src = v.data + static_cast<int64_t>(term.src_row) * v.stride;
           for (int32_t j = 0; j < p.dim; ++j) out[j] += coef * src[j];
         }
       }
@@ -294,7 +293,7 @@ bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8
   for (const PartProgram& p : plan.parts) {
     if (p.src_op < 0) return false;
     const RowView& v = views[p.src_op];
-    if (!v.is_u8() || v.grid != grid) return false;
+    if (!v.has_u8() || v.grid != grid) return false;
   }
   return !plan.parts.empty();
 }
@@ -304,7 +303,7 @@ void GatherU8(const OpPlan& plan, const std::vector<RowView>& views, int64_t row
   for (const PartProgram& p : plan.parts) {
     const RowView& v = views[p.src_op];
     for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(dst + r * dim + p.col_offset, v.q + p.src_rows[r] * v.stride, p.dim);
+      std::memcpy(dst + r * dim + p.col_offset, v.q + p.src_rows[r] * v.qstride, p.dim);
   }
 }
 

@@ -12,12 +12,14 @@
 
 namespace kaldiq::nnet {
 
-// Where an op's rows of the current chunk live: row r at data + r * stride (float rows) or, when
-// q is set, at q + r * stride (u8 rows on `grid`; an int8 pipeline's tensors).
+// Where an op's rows of the current chunk live: float rows (row r at data + r * stride), u8 rows
+// on `grid` (row r at q + r * qstride; an int8 pipeline's tensors), or both (a float op whose
+// output int8 layers read: the float consumers keep full precision).
 struct RowView {
   const float* data = nullptr;
   int64_t stride = 0;
   const uint8_t* q = nullptr;
+  int64_t qstride = 0;
   U8Grid grid;
 
   static RowView Float(const float* data, int64_t stride) {
@@ -26,22 +28,20 @@ struct RowView {
     v.stride = stride;
     return v;
   }
-  static RowView U8(const uint8_t* q, int64_t stride, const U8Grid& grid) {
+  static RowView U8(const uint8_t* q, int64_t qstride, const U8Grid& grid) {
     RowView v;
     v.q = q;
-    v.stride = stride;
+    v.qstride = qstride;
     v.grid = grid;
     return v;
   }
-  bool is_u8() const { return q != nullptr; }
-  // The view starting `rows` rows and `cols` columns further on (same type).
+  bool has_float() const { return data != nullptr; }
+  bool has_u8() const { return q != nullptr; }
+  // The view starting `rows` rows and `cols` columns further on (same representations).
   RowView Shifted(int64_t rows, int64_t cols) const {
     RowView v = *this;
-    if (q) {
-      v.q = q + rows * stride + cols;
-    } else {
-      v.data = data + rows * stride + cols;
-    }
+    if (data) v.data = data + rows * stride + cols;
+    if (q) v.q = q + rows * qstride + cols;
     return v;
   }
 };
@@ -90,17 +90,17 @@ void BuildChunkPlan(const Graph& graph, int32_t num_output_rows, int32_t subsamp
 void ComputeContext(const Graph& graph, int32_t* left_context, int32_t* right_context);
 
 // Assembles `rows` input rows of width `dim` (row stride dim) from the views of earlier ops;
-// u8 sources are dequantized.
+// sources without float rows are dequantized.
 void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
             float* dst);
 
-// True when every part of the op's input is a plain row copy of a u8 op on `grid`, so the input
-// can be assembled as u8 bytes (GatherU8) without a round trip through float.
+// True when every part of the op's input is a plain row copy of an op with u8 rows on `grid`, so
+// the input can be assembled as u8 bytes (GatherU8) without a round trip through float.
 bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8Grid& grid);
 void GatherU8(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
               uint8_t* dst);
 
-// rows × cols float rows (row stride cols) of the values a u8 view holds.
+// rows × cols float rows (row stride cols) of the values a view's u8 rows hold.
 void DequantizeRows(const RowView& view, int64_t rows, int64_t cols, float* dst);
 
 }  // namespace kaldiq::nnet

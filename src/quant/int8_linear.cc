@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/multiversion.h"
+#include "kernels/quantize.h"
 #include "util/error.h"
 
 namespace kaldiq::quant {
@@ -62,11 +62,9 @@ MatrixF DequantizedWeights(const QuantizedAffine& q) {
 
 namespace {
 
-// q = clamp(round_half_even(x · (1/scale) + zp), qmin, qmax) + shift, as u8. Written so that
-// the compiler vectorises it: clamp first (exact, the bounds are integers), then round with the
-// 1.5·2^23 trick (round-half-even in the default rounding mode, exact for |v| < 2^22). The
-// recipe's wrap-around grids go through the scalar Quantize().
-KQ_MULTIVERSION void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
+// q = clamp(round_half_even(x / scale + zp), qmin, qmax) + shift, as u8; the recipe's
+// wrap-around grids go through the scalar Quantize().
+void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
                       int32_t shift, uint8_t* out) {
   if (p.wrap) {
     for (int64_t r = 0; r < rows; ++r)
@@ -74,19 +72,8 @@ KQ_MULTIVERSION void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, i
         out[r * k + c] = static_cast<uint8_t>(Quantize(x[r * ldx + c], p) + shift);
     return;
   }
-  const float inv = 1.0f / p.scale, zp = static_cast<float>(p.zero_point);
-  const float lo = static_cast<float>(p.qmin), hi = static_cast<float>(p.qmax);
-  const float magic = 12582912.0f, fshift = static_cast<float>(shift);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * ldx;
-    uint8_t* qr = out + r * k;
-    for (int64_t c = 0; c < k; ++c) {
-      float v = xr[c] * inv + zp;
-      v = v < lo ? lo : (v > hi ? hi : v);  // NaN-free input is checked by the executor
-      v = (v + magic) - magic;
-      qr[c] = static_cast<uint8_t>(static_cast<int32_t>(v + fshift));
-    }
-  }
+  kernels::QuantizeRowsU8(x, rows, k, ldx, 1.0f / p.scale, p.zero_point, p.qmin, p.qmax, shift,
+                          out, k);
 }
 
 class Int8LinearKernel : public nnet::LinearKernel {

@@ -152,6 +152,12 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
       if (!IsSelection(p)) return false;
     return true;
   };
+  // Copies / dim-ranges of one op through row selection: the planner aliases them, so they hold
+  // whatever their source holds.
+  auto is_alias = [&](const Op& op) {
+    return (op.type == OpType::kCopy || op.type == OpType::kDimRange) &&
+           op.input.parts.size() == 1 && IsSelection(op.input.parts[0]);
+  };
   auto takes_u8 = [&](int32_t c) {
     int32_t l = layer_of[c];
     if (l < 0) return false;
@@ -159,31 +165,52 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
     return q.act_range == RangeMode::kStatic && !q.act_spec.is_signed && !q.act.wrap &&
            selection(g.ops[c]);
   };
-  // Every op reached from `op` through pure-alias copies / dim-ranges must be an int8 layer
-  // taking u8 on one common grid; *grid collects it.
-  std::function<bool(int32_t, std::optional<QParams>*)> all_take_u8 =
-      [&](int32_t op, std::optional<QParams>* grid) {
-        if (consumers[op].empty()) return false;
+  // Walks the consumers of `op` (through aliases). Int8 layers taking u8 must share one grid
+  // (*grid). Other consumers are allowed only when `float_ok` and they are float ops other than
+  // the output and fp32 affine layers (they dequantize while gathering). *u8_consumers counts
+  // the int8 layers.
+  std::function<bool(int32_t, bool, std::optional<QParams>*, int*)> walk =
+      [&](int32_t op, bool float_ok, std::optional<QParams>* grid, int* u8_consumers) {
         for (int32_t c : consumers[op]) {
           const Op& cop = g.ops[c];
-          bool alias = (cop.type == OpType::kCopy || cop.type == OpType::kDimRange) &&
-                       cop.input.parts.size() == 1 && IsSelection(cop.input.parts[0]);
-          if (alias) {
-            if (!all_take_u8(c, grid)) return false;
+          if (is_alias(cop)) {
+            if (!walk(c, float_ok, grid, u8_consumers)) return false;
             continue;
           }
-          if (!takes_u8(c)) return false;
-          const QParams& p = model.layers[layer_of[c]].act;
-          if (*grid && !SameGrid(**grid, p)) return false;
-          *grid = p;
+          if (takes_u8(c)) {
+            const QParams& p = model.layers[layer_of[c]].act;
+            if (*grid && !SameGrid(**grid, p)) return false;
+            *grid = p;
+            ++*u8_consumers;
+            continue;
+          }
+          if (!float_ok || cop.type == OpType::kOutput || cop.type == OpType::kAffine)
+            return false;
         }
         return true;
       };
-  std::vector<std::optional<QParams>> grids(model.layers.size());
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    if (model.layers[l].act_range != RangeMode::kStatic) continue;
+  std::vector<std::optional<QParams>> grids(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) {
+    const Op& op = g.ops[i];
+    const int32_t l = layer_of[i];
+    bool candidate, float_ok;
+    if (l >= 0) {
+      // An int8 layer: only when every consumer takes u8 (its float output would otherwise be
+      // needed at full precision).
+      candidate = model.layers[l].act_range == RangeMode::kStatic;
+      float_ok = false;
+    } else {
+      // A float op feeding int8 layers (a TDNN-F bypass sum, a BatchNorm kept float): its
+      // output is quantized once onto the layers' grid instead of once per spliced copy; float
+      // consumers (the next bypass sum) then read the quantized values.
+      candidate = op.type != OpType::kInput && op.type != OpType::kOutput &&
+                  op.type != OpType::kAffine && !is_alias(op);
+      float_ok = true;
+    }
+    if (!candidate) continue;
     std::optional<QParams> grid;
-    if (all_take_u8(model.layer_ops[l], &grid)) grids[l] = grid;
+    int u8_consumers = 0;
+    if (walk(i, float_ok, &grid, &u8_consumers) && u8_consumers > 0) grids[i] = grid;
   }
   return grids;
 }
@@ -193,15 +220,22 @@ nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Back
   std::vector<int32_t> layer_of(model.graph.ops.size(), -1);
   for (size_t l = 0; l < model.layers.size(); ++l)
     layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
-  std::vector<std::optional<QParams>> grids(model.layers.size());
+  std::vector<std::optional<QParams>> grids(model.graph.ops.size());
   if (integer_pipeline) grids = OutputGrids(model);
   nnet::ExecutableNet net = nnet::Prepare(
       model.graph, nnet::KernelChoice::kFast,
       [&](int32_t index, const Op&) -> std::shared_ptr<const nnet::LinearKernel> {
         int32_t l = layer_of[index];
         if (l < 0) return nullptr;
-        return MakeInt8LinearKernel(model.layers[l], backend, grids[l] ? &*grids[l] : nullptr);
+        return MakeInt8LinearKernel(model.layers[l], backend,
+                                    grids[index] ? &*grids[index] : nullptr);
       });
+  net.u8_outputs.resize(model.graph.ops.size());
+  for (size_t i = 0; i < grids.size(); ++i) {
+    if (layer_of[i] >= 0 || !grids[i]) continue;
+    const QParams& p = *grids[i];
+    net.u8_outputs[i] = nnet::U8Output{nnet::U8Grid{p.scale, p.zero_point}, p.qmin, p.qmax};
+  }
   net.priors = model.priors;
   return net;
 }

@@ -58,11 +58,15 @@ bool IsInt8ModelFile(const std::string& path);
 // Size in bytes of a file (for size reports); -1 if unknown.
 int64_t FileSize(const std::string& path);
 
-// For each int8 layer, the grid its output is requantized onto when the integer pipeline is on:
-// the input QParams of the layers consuming it, when every consumer (through plain copies and
-// dim-ranges) is an int8 layer with a static unsigned input grid, one grid shared by all, and a
-// descriptor that only selects rows (splicing). Otherwise none: the layer outputs float (e.g.
-// into a TDNN-F bypass sum, a float layer, or the network output).
+// Per op of model.graph, the u8 grid its output is stored on when the integer pipeline is on
+// (none = float):
+//  * an int8 layer: the input QParams of the layers consuming it, when every consumer (through
+//    plain copies and dim-ranges) is an int8 layer with a static unsigned input grid, one grid
+//    shared by all, and a descriptor that only selects rows (splicing); its kernel requantizes
+//    onto it. Not when anything else reads it (a TDNN-F BatchNorm, the network output).
+//  * a float op (a TDNN-F bypass sum, a BatchNorm kept float) read by at least one such int8
+//    layer and otherwise only by float ops other than the output: quantized once onto the
+//    layers' grid by the executor; the float consumers then read the dequantized values.
 std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model);
 
 // A runnable network: int8 kernels for the int8 layers, fp32 for the rest. integer_pipeline:
