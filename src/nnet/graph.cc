@@ -80,6 +80,47 @@ void CheckExprOrder(const DescExpr& expr, int32_t op_index) {
 }
 }  // namespace
 
+bool IsRowSelection(const DescExpr& e) {
+  using K = DescExpr::Kind;
+  switch (e.kind) {
+    case K::kNode: return true;
+    case K::kOffset:
+    case K::kReplaceT:
+    case K::kRound:
+    case K::kSwitch:
+      for (const DescExpr& c : e.children)
+        if (!IsRowSelection(c)) return false;
+      return !e.children.empty();
+    default: return false;
+  }
+}
+
+int32_t SelectedOp(const DescExpr& e) {
+  using K = DescExpr::Kind;
+  switch (e.kind) {
+    case K::kNode: return e.node;
+    case K::kOffset:
+    case K::kReplaceT:
+    case K::kRound:
+      return e.children.size() == 1 ? SelectedOp(e.children[0]) : -1;
+    case K::kSwitch: {
+      int32_t n = -1;
+      for (const DescExpr& c : e.children) {
+        int32_t m = SelectedOp(c);
+        if (m < 0 || (n >= 0 && m != n)) return -1;
+        n = m;
+      }
+      return n;
+    }
+    default: return -1;
+  }
+}
+
+void CollectOps(const DescExpr& e, std::vector<int32_t>* out) {
+  if (e.kind == DescExpr::Kind::kNode) out->push_back(e.node);
+  for (const DescExpr& c : e.children) CollectOps(c, out);
+}
+
 void ValidateGraph(const Graph& graph, bool weights_optional) {
   for (size_t i = 0; i < graph.ops.size(); ++i) {
     const Op& op = graph.ops[i];

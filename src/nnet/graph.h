@@ -100,6 +100,14 @@ struct Graph {
   int32_t OutputDim() const { return output < 0 ? 0 : ops[output].output_dim; }
 };
 
+// True when `e` only selects rows (kNode leaves under Offset / ReplaceIndex / Round / Switch; no
+// sums, scales, constants or IfDefined/Failover): its value is a copy of rows of earlier ops.
+bool IsRowSelection(const DescExpr& e);
+// The op whose rows `e` selects when `e` is a row selection of exactly one op, else -1.
+int32_t SelectedOp(const DescExpr& e);
+// Appends the ops `e` names (its kNode leaves, with repeats).
+void CollectOps(const DescExpr& e, std::vector<int32_t>* out);
+
 // Dimension of one descriptor expression / of a whole descriptor, given the ops' output dims.
 int32_t ExprDim(const Graph& graph, const DescExpr& expr);
 int32_t DescriptorDim(const Graph& graph, const Descriptor& desc);

@@ -15,28 +15,6 @@ using nnet::OpType;
 
 namespace {
 
-// The op whose rows `e` selects when `e` is a pure time selection of one op, else -1.
-int32_t TimeSelected(const DescExpr& e) {
-  using K = DescExpr::Kind;
-  switch (e.kind) {
-    case K::kNode: return e.node;
-    case K::kOffset:
-    case K::kReplaceT:
-    case K::kRound:
-      return e.children.size() == 1 ? TimeSelected(e.children[0]) : -1;
-    case K::kSwitch: {
-      int32_t n = -1;
-      for (const DescExpr& c : e.children) {
-        int32_t m = TimeSelected(c);
-        if (m < 0 || (n >= 0 && m != n)) return -1;
-        n = m;
-      }
-      return n;
-    }
-    default: return -1;
-  }
-}
-
 bool Mentions(const DescExpr& e, const std::vector<bool>& set) {
   if (e.kind == DescExpr::Kind::kNode && set[static_cast<size_t>(e.node)]) return true;
   for (const DescExpr& c : e.children)
@@ -70,7 +48,7 @@ EqualizeSite SiteOf(const Graph& g, int32_t p) {
     int32_t col0 = 0;
     for (const DescExpr& part : op.input.parts) {
       if (Mentions(part, alias)) {
-        int32_t n = TimeSelected(part);
+        int32_t n = nnet::SelectedOp(part);
         if (n < 0 || !alias[static_cast<size_t>(n)]) return site;
         cols.push_back(col0);
       }

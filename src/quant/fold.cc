@@ -27,21 +27,7 @@ bool References(const DescExpr& e, int32_t node) {
 }
 
 // True when `e` is a pure time selection of op `node` (its value at t is a row of `node`).
-bool IsTimeSelectionOf(const DescExpr& e, int32_t node) {
-  using K = DescExpr::Kind;
-  switch (e.kind) {
-    case K::kNode: return e.node == node;
-    case K::kOffset:
-    case K::kReplaceT:
-    case K::kRound:
-      return e.children.size() == 1 && IsTimeSelectionOf(e.children[0], node);
-    case K::kSwitch:
-      for (const DescExpr& c : e.children)
-        if (!IsTimeSelectionOf(c, node)) return false;
-      return !e.children.empty();
-    default: return false;
-  }
-}
+bool IsTimeSelectionOf(const DescExpr& e, int32_t node) { return nnet::SelectedOp(e) == node; }
 
 // Indices of ops whose descriptor mentions `node`.
 std::vector<int32_t> Consumers(const Graph& g, int32_t node) {

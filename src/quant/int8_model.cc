@@ -109,28 +109,6 @@ bool SameGrid(const QParams& a, const QParams& b) {
          a.qmax == b.qmax && a.wrap == b.wrap;
 }
 
-// Row selection only (no sums, scales, constants or IfDefined): such a descriptor can be
-// evaluated by copying u8 rows.
-bool IsSelection(const nnet::DescExpr& e) {
-  using K = nnet::DescExpr::Kind;
-  switch (e.kind) {
-    case K::kNode: return true;
-    case K::kOffset:
-    case K::kReplaceT:
-    case K::kRound:
-    case K::kSwitch:
-      for (const nnet::DescExpr& c : e.children)
-        if (!IsSelection(c)) return false;
-      return true;
-    default: return false;
-  }
-}
-
-void NamedOps(const nnet::DescExpr& e, std::vector<int32_t>* out) {
-  if (e.kind == nnet::DescExpr::Kind::kNode) out->push_back(e.node);
-  for (const nnet::DescExpr& c : e.children) NamedOps(c, out);
-}
-
 }  // namespace
 
 std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
@@ -142,21 +120,21 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
   std::vector<std::vector<int32_t>> consumers(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i) {
     std::vector<int32_t> named;
-    for (const nnet::DescExpr& p : g.ops[i].input.parts) NamedOps(p, &named);
+    for (const nnet::DescExpr& p : g.ops[i].input.parts) nnet::CollectOps(p, &named);
     std::sort(named.begin(), named.end());
     named.erase(std::unique(named.begin(), named.end()), named.end());
     for (int32_t src : named) consumers[src].push_back(i);
   }
   auto selection = [&](const Op& op) {
     for (const nnet::DescExpr& p : op.input.parts)
-      if (!IsSelection(p)) return false;
+      if (!nnet::IsRowSelection(p)) return false;
     return true;
   };
   // Copies / dim-ranges of one op through row selection: the planner aliases them, so they hold
   // whatever their source holds.
   auto is_alias = [&](const Op& op) {
     return (op.type == OpType::kCopy || op.type == OpType::kDimRange) &&
-           op.input.parts.size() == 1 && IsSelection(op.input.parts[0]);
+           op.input.parts.size() == 1 && nnet::IsRowSelection(op.input.parts[0]);
   };
   auto takes_u8 = [&](int32_t c) {
     int32_t l = layer_of[c];
