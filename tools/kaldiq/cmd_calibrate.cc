@@ -12,6 +12,7 @@
 #include "quant/plan.h"
 #include "utterance_flags.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace kaldiq::cli {
 
@@ -108,9 +109,14 @@ int Calibrate(const CalibrateFlags& f) {
               });
           return;
         }
-        for (const Utterance& u : cache)
+        Progress progress("calibrate (equalised, pass 2)", static_cast<int64_t>(cache.size()),
+                          f.quiet);
+        for (const Utterance& u : cache) {
           executor.Compute(u.feats, u.has_ivector ? &u.ivector : nullptr,
                            u.has_online ? &u.online : nullptr);
+          progress.Add();
+        }
+        progress.Finish();
       });
   quant::WritePlan(f.plan, plan);
   if (!f.quiet) {
