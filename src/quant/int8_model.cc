@@ -104,6 +104,14 @@ Int8Model ReadInt8Model(const std::string& path) {
 
 namespace {
 
+// For each op of model.graph, the index of its int8 layer in model.layers, or -1.
+std::vector<int32_t> LayerOfOp(const Int8Model& model) {
+  std::vector<int32_t> layer_of(model.graph.ops.size(), -1);
+  for (size_t l = 0; l < model.layers.size(); ++l)
+    layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
+  return layer_of;
+}
+
 bool SameGrid(const QParams& a, const QParams& b) {
   return a.scale == b.scale && a.zero_point == b.zero_point && a.qmin == b.qmin &&
          a.qmax == b.qmax && a.wrap == b.wrap;
@@ -114,9 +122,7 @@ bool SameGrid(const QParams& a, const QParams& b) {
 std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
   const Graph& g = model.graph;
   const int32_t n = static_cast<int32_t>(g.ops.size());
-  std::vector<int32_t> layer_of(static_cast<size_t>(n), -1);
-  for (size_t l = 0; l < model.layers.size(); ++l)
-    layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
+  const std::vector<int32_t> layer_of = LayerOfOp(model);
   std::vector<std::vector<int32_t>> consumers(static_cast<size_t>(n));
   for (int32_t i = 0; i < n; ++i) {
     std::vector<int32_t> named;
@@ -195,9 +201,7 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
 
 nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Backend backend,
                                        bool integer_pipeline) {
-  std::vector<int32_t> layer_of(model.graph.ops.size(), -1);
-  for (size_t l = 0; l < model.layers.size(); ++l)
-    layer_of[model.layer_ops[l]] = static_cast<int32_t>(l);
+  const std::vector<int32_t> layer_of = LayerOfOp(model);
   std::vector<std::optional<QParams>> grids(model.graph.ops.size());
   if (integer_pipeline) grids = OutputGrids(model);
   nnet::ExecutableNet net = nnet::Prepare(

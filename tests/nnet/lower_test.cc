@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "kaldi/nnet3/nnet.h"
 #include "nnet/executor.h"
@@ -23,6 +24,32 @@ kaldi::Descriptor NodeDesc(const std::string& name, int32_t index) {
   return d;
 }
 
+// input(input_dim) -> one component node `name` -> output.
+kaldi::Nnet OneComponentNnet(const std::string& name, kaldi::ComponentParams params,
+                             int32_t input_dim) {
+  kaldi::Nnet nnet;
+  kaldi::Component c;
+  c.name = name;
+  c.params = std::move(params);
+  nnet.components.push_back(c);
+  kaldi::NnetNode in;
+  in.type = kaldi::NodeType::kInput;
+  in.name = "input";
+  in.dim = input_dim;
+  kaldi::NnetNode cn;
+  cn.type = kaldi::NodeType::kComponent;
+  cn.name = name;
+  cn.component_name = name;
+  cn.component_index = 0;
+  cn.input = NodeDesc("input", 0);
+  kaldi::NnetNode out;
+  out.type = kaldi::NodeType::kOutput;
+  out.name = "output";
+  out.input = NodeDesc(name, 1);
+  nnet.nodes = {in, cn, out};
+  return nnet;
+}
+
 kaldi::Nnet ConvNet(std::mt19937* rng, kaldi::TimeHeightConvolutionComponent* conv_out) {
   kaldi::TimeHeightConvolutionComponent conv;
   kaldi::ConvolutionModel& m = conv.model;
@@ -36,27 +63,7 @@ kaldi::Nnet ConvNet(std::mt19937* rng, kaldi::TimeHeightConvolutionComponent* co
   conv.linear_params = testing::RandomMatrix(3, 5 * 2, rng);
   conv.bias_params = {0.1f, -0.2f, 0.3f};
   *conv_out = conv;
-  kaldi::Nnet nnet;
-  kaldi::Component c;
-  c.name = "conv";
-  c.params = conv;
-  nnet.components.push_back(c);
-  kaldi::NnetNode in;
-  in.type = kaldi::NodeType::kInput;
-  in.name = "input";
-  in.dim = 8;
-  kaldi::NnetNode cn;
-  cn.type = kaldi::NodeType::kComponent;
-  cn.name = "conv";
-  cn.component_name = "conv";
-  cn.component_index = 0;
-  cn.input = NodeDesc("input", 0);
-  kaldi::NnetNode out;
-  out.type = kaldi::NodeType::kOutput;
-  out.name = "output";
-  out.input = NodeDesc("conv", 1);
-  nnet.nodes = {in, cn, out};
-  return nnet;
+  return OneComponentNnet("conv", conv, 8);
 }
 
 TEST(Lower, TimeHeightConvolutionMatchesDirectFormula) {
@@ -112,29 +119,10 @@ TEST(Lower, RecurrenceIsRejectedWithNodeName) {
 // Kaldi's nnet3-compute runs DropoutComponent in test mode, which scales by (1 - proportion);
 // GeneralDropout and NoOp stay identities.
 TEST(Lower, DropoutTestModeScalesByKeepProportion) {
-  kaldi::Nnet nnet;
-  kaldi::Component c;
-  c.name = "drop";
   kaldi::DropoutComponent d;
   d.dim = 3;
   d.dropout_proportion = 0.25f;
-  c.params = d;
-  nnet.components.push_back(c);
-  kaldi::NnetNode in;
-  in.type = kaldi::NodeType::kInput;
-  in.name = "input";
-  in.dim = 3;
-  kaldi::NnetNode cn;
-  cn.type = kaldi::NodeType::kComponent;
-  cn.name = "drop";
-  cn.component_name = "drop";
-  cn.component_index = 0;
-  cn.input = NodeDesc("input", 0);
-  kaldi::NnetNode out;
-  out.type = kaldi::NodeType::kOutput;
-  out.name = "output";
-  out.input = NodeDesc("drop", 1);
-  nnet.nodes = {in, cn, out};
+  kaldi::Nnet nnet = OneComponentNnet("drop", d, 3);
   ExecutableNet net = Prepare(LowerNnet(nnet, "dropout-test"), KernelChoice::kReference);
   MatrixF feats(2, 3);
   for (int i = 0; i < 6; ++i) feats.data()[i] = float(i) - 2.5f;

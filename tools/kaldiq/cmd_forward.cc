@@ -35,10 +35,7 @@ struct ForwardFlags {
 struct Item {
   std::string key;
   MatrixF feats;
-  bool has_ivector = false;
-  std::vector<float> ivector;
-  bool has_online = false;
-  MatrixF online;
+  UtteranceIvectors iv;
   std::string error;  // set when the utterance failed
   MatrixF result;
 };
@@ -59,12 +56,7 @@ int Forward(const ForwardFlags& f) {
     executors.push_back(std::make_unique<nnet::Executor>(model.net, f.in.opts));
 
   kaldi::SequentialMatrixReader feature_reader(f.features);
-  kaldi::RandomAccessVectorReader ivector_reader;
-  kaldi::RandomAccessMatrixReader online_reader;
-  kaldi::RandomAccessTokenReader utt2spk_reader;
-  if (!f.in.ivectors.empty()) ivector_reader.Open(f.in.ivectors);
-  if (!f.in.online_ivectors.empty()) online_reader.Open(f.in.online_ivectors);
-  if (!f.in.utt2spk.empty()) utt2spk_reader.Open(f.in.utt2spk);
+  IvectorLookup ivectors(f.in);
   kaldi::MatrixWriter writer(f.output);
 
   // --- --compare-to=<fp32-model>: accuracy of this (int8) model against the fp32 one ---
@@ -87,29 +79,10 @@ int Forward(const ForwardFlags& f) {
       Item item;
       item.key = feature_reader.Key();
       item.feats = feature_reader.Value();
-      if (!f.in.ivectors.empty()) {
-        std::string key = item.key;
-        if (!f.in.utt2spk.empty()) {
-          if (!utt2spk_reader.HasKey(key)) {
-            item.error = "not in --utt2spk";
-          } else {
-            key = utt2spk_reader.Value(key);
-          }
-        }
-        if (item.error.empty() && !ivector_reader.HasKey(key)) {
-          item.error = "no i-vector available (key '" + key + "')";
-        } else if (item.error.empty()) {
-          item.ivector = ivector_reader.Value(key);
-          item.has_ivector = true;
-        }
-      }
-      if (!f.in.online_ivectors.empty()) {
-        if (!online_reader.HasKey(item.key)) {
-          item.error = "no online i-vector available";
-        } else {
-          item.online = online_reader.Value(item.key);
-          item.has_online = true;
-        }
+      try {
+        item.iv = ivectors.Get(item.key);
+      } catch (const Error& e) {
+        item.error = e.what();
       }
       batch.push_back(std::move(item));
     }
@@ -117,8 +90,7 @@ int Forward(const ForwardFlags& f) {
       Item& item = batch[i];
       if (!item.error.empty()) return;
       try {
-        item.result = executors[worker]->Compute(item.feats, item.has_ivector ? &item.ivector : nullptr,
-                                                 item.has_online ? &item.online : nullptr);
+        item.result = executors[worker]->Compute(item.feats, item.iv.Ivector(), item.iv.Online());
       } catch (const Error& e) {
         item.error = e.what();
       }
@@ -131,8 +103,7 @@ int Forward(const ForwardFlags& f) {
       } else {
         writer.Write(item.key, item.result);
         if (comparer)  // recomputes both networks on this thread (a diagnostic)
-          comparer->Add(item.feats, item.has_ivector ? &item.ivector : nullptr,
-                        item.has_online ? &item.online : nullptr);
+          comparer->Add(item.feats, item.iv.Ivector(), item.iv.Online());
         ++num_success;
         frames += item.feats.rows();
       }

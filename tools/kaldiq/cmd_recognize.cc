@@ -68,12 +68,7 @@ int RunRecognize(int argc, char** argv) {
       executors.emplace_back(new nnet::Executor(model.net, uf.opts));
 
     kaldi::SequentialMatrixReader feats_reader(feats_rspec);
-    kaldi::RandomAccessVectorReader ivector_reader;
-    kaldi::RandomAccessMatrixReader online_reader;
-    kaldi::RandomAccessTokenReader utt2spk_reader;
-    if (!uf.ivectors.empty()) ivector_reader.Open(uf.ivectors);
-    if (!uf.online_ivectors.empty()) online_reader.Open(uf.online_ivectors);
-    if (!uf.utt2spk.empty()) utt2spk_reader.Open(uf.utt2spk);
+    IvectorLookup ivectors(uf);
     run.OpenOutputs(lattice_wspec, words_wspec, ali_wspec);
 
     const decode::PrepareFn forward = [&](decode::DecodeRunItem* item, int worker) {
@@ -89,29 +84,14 @@ int RunRecognize(int argc, char** argv) {
       item.key = feats_reader.Key();
       item.input = std::move(feats_reader.Value());
       // I-vector look-ups stay on this thread (the readers are not thread-safe).
-      if (!uf.ivectors.empty()) {
-        std::string ivector_key = item.key;
-        if (!uf.utt2spk.empty()) {
-          if (utt2spk_reader.HasKey(item.key)) {
-            ivector_key = utt2spk_reader.Value(item.key);
-          } else {
-            item.error = "No speaker in --utt2spk for utterance " + item.key;
-          }
-        }
-        if (item.error.empty() && !ivector_reader.HasKey(ivector_key)) {
-          item.error = "No iVector available for utterance " + item.key;
-        } else if (item.error.empty()) {
-          item.ivector = ivector_reader.Value(ivector_key);
-          item.has_ivector = true;
-        }
-      }
-      if (!uf.online_ivectors.empty()) {
-        if (!online_reader.HasKey(item.key)) {
-          item.error = "No online iVectors available for utterance " + item.key;
-        } else {
-          item.online_ivectors = online_reader.Value(item.key);
-          item.has_online_ivectors = true;
-        }
+      try {
+        UtteranceIvectors iv = ivectors.Get(item.key);
+        item.has_ivector = iv.has_ivector;
+        item.ivector = std::move(iv.ivector);
+        item.has_online_ivectors = iv.has_online;
+        item.online_ivectors = std::move(iv.online);
+      } catch (const Error& e) {
+        item.error = e.what();
       }
       batch.push_back(std::move(item));
       if (batch.size() >= batch_size) {

@@ -37,6 +37,33 @@ void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f) {
       ->capture_default_str();
 }
 
+IvectorLookup::IvectorLookup(const UtteranceFlags& f) : f_(f) {
+  if (!f.ivectors.empty()) ivector_reader_.Open(f.ivectors);
+  if (!f.online_ivectors.empty()) online_reader_.Open(f.online_ivectors);
+  if (!f.utt2spk.empty()) utt2spk_reader_.Open(f.utt2spk);
+}
+
+UtteranceIvectors IvectorLookup::Get(const std::string& key) {
+  UtteranceIvectors iv;
+  if (!f_.ivectors.empty()) {
+    std::string ikey = key;
+    if (!f_.utt2spk.empty()) {
+      KQ_CHECK(utt2spk_reader_.HasKey(key), kInvalidArgument) << "not in --utt2spk";
+      ikey = utt2spk_reader_.Value(key);
+    }
+    KQ_CHECK(ivector_reader_.HasKey(ikey), kInvalidArgument)
+        << "no i-vector available (key '" << ikey << "')";
+    iv.ivector = ivector_reader_.Value(ikey);
+    iv.has_ivector = true;
+  }
+  if (!f_.online_ivectors.empty()) {
+    KQ_CHECK(online_reader_.HasKey(key), kInvalidArgument) << "no online i-vector available";
+    iv.online = online_reader_.Value(key);
+    iv.has_online = true;
+  }
+  return iv;
+}
+
 int64_t ForEachUtterance(
     const std::string& cmd, const std::string& features, const UtteranceFlags& f,
     int64_t max_utts, bool quiet,
@@ -47,36 +74,15 @@ int64_t ForEachUtterance(
   KQ_CHECK(f.online_ivectors.empty() || f.opts.online_ivector_period > 0, kInvalidArgument)
       << "--online-ivectors needs --online-ivector-period";
   kaldi::SequentialMatrixReader reader(features);
-  kaldi::RandomAccessVectorReader ivector_reader;
-  kaldi::RandomAccessMatrixReader online_reader;
-  kaldi::RandomAccessTokenReader utt2spk_reader;
-  if (!f.ivectors.empty()) ivector_reader.Open(f.ivectors);
-  if (!f.online_ivectors.empty()) online_reader.Open(f.online_ivectors);
-  if (!f.utt2spk.empty()) utt2spk_reader.Open(f.utt2spk);
+  IvectorLookup lookup(f);
   Progress progress(cmd, max_utts > 0 ? max_utts : -1, quiet);
   int64_t ok = 0, failed = 0;
   for (; !reader.Done() && (max_utts <= 0 || ok < max_utts); reader.Next()) {
     const std::string key = reader.Key();
     std::string error;
     try {
-      std::vector<float> ivector;
-      MatrixF online;
-      if (!f.ivectors.empty()) {
-        std::string ikey = key;
-        if (!f.utt2spk.empty()) {
-          KQ_CHECK(utt2spk_reader.HasKey(key), kInvalidArgument) << "not in --utt2spk";
-          ikey = utt2spk_reader.Value(key);
-        }
-        KQ_CHECK(ivector_reader.HasKey(ikey), kInvalidArgument)
-            << "no i-vector available (key '" << ikey << "')";
-        ivector = ivector_reader.Value(ikey);
-      }
-      if (!f.online_ivectors.empty()) {
-        KQ_CHECK(online_reader.HasKey(key), kInvalidArgument) << "no online i-vector available";
-        online = online_reader.Value(key);
-      }
-      fn(key, reader.Value(), f.ivectors.empty() ? nullptr : &ivector,
-         f.online_ivectors.empty() ? nullptr : &online);
+      UtteranceIvectors iv = lookup.Get(key);
+      fn(key, reader.Value(), iv.Ivector(), iv.Online());
       ++ok;
     } catch (const Error& e) {
       std::fprintf(stderr, "kaldiq %s: warning: utterance '%s': %s (skipped)\n", cmd.c_str(),

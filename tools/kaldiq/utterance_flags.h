@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "core/matrix.h"
+#include "kaldi/table.h"
 #include "nnet/executor.h"
 
 namespace kaldiq::cli {
@@ -21,6 +22,32 @@ struct UtteranceFlags {
 // Adds --frames-per-chunk, --extra-*, --frame-subsampling-factor, --ivectors, --utt2spk,
 // --online-ivectors, --online-ivector-period.
 void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f);
+
+// The i-vectors of one utterance, as UtteranceFlags asks for them.
+struct UtteranceIvectors {
+  bool has_ivector = false;
+  std::vector<float> ivector;
+  bool has_online = false;
+  MatrixF online;
+  const std::vector<float>* Ivector() const { return has_ivector ? &ivector : nullptr; }
+  const MatrixF* Online() const { return has_online ? &online : nullptr; }
+};
+
+// The --ivectors / --online-ivectors / --utt2spk tables, opened once. Not thread-safe: look up
+// on the thread that reads the features.
+class IvectorLookup {
+ public:
+  explicit IvectorLookup(const UtteranceFlags& f);
+  // The i-vectors of utterance `key`; throws kaldiq::Error (kInvalidArgument) saying what is
+  // missing (the speaker in --utt2spk, the i-vector, the online i-vectors).
+  UtteranceIvectors Get(const std::string& key);
+
+ private:
+  const UtteranceFlags& f_;
+  kaldi::RandomAccessVectorReader ivector_reader_;
+  kaldi::RandomAccessMatrixReader online_reader_;
+  kaldi::RandomAccessTokenReader utt2spk_reader_;
+};
 
 // Calls fn(key, feats, ivector or null, online i-vectors or null) for up to max_utts utterances
 // (0 = all) of `features`; an utterance whose i-vector is missing or whose fn throws
