@@ -3,7 +3,10 @@
 # Idempotent; needs root (or sudo) only when something is missing.
 set -euo pipefail
 pkgs=(cmake make g++ pkg-config libfst-dev libdnnl-dev libopenblas-dev libcli11-dev
-      libgtest-dev libgmock-dev libbenchmark-dev time)
+      libgtest-dev libgmock-dev libbenchmark-dev time
+      # libdnnl-dev's CMake config calls find_package(OpenCL); the headers and loader are only a
+      # Recommends of libdnnl-dev, which --no-install-recommends drops.
+      ocl-icd-opencl-dev opencl-c-headers)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

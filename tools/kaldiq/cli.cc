@@ -2,6 +2,10 @@
 
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
+
+#include "kaldi/config_file.h"
 
 #include "util/error.h"
 
@@ -23,12 +27,20 @@ CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
 int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,
                const std::function<int()>& body) {
   try {
-    app.parse(argc, argv);
+    // Kaldi's --config=<file> (options read first, the command line overrides, last one wins);
+    // CLI11 parses the expanded list (it wants it in reverse order).
+    std::vector<std::string> args(argv + 1, argv + argc);
+    args = kaldi::ExpandConfigArgs(args);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
   } catch (const CLI::CallForHelp&) {
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "kaldiq %s: error: %s\n\n%s", cmd.c_str(), e.what(), app.help().c_str());
+    return 1;
+  } catch (const std::exception& e) {  // an unreadable or malformed --config file
+    std::fprintf(stderr, "kaldiq %s: error: %s\n", cmd.c_str(), e.what());
     return 1;
   }
   try {

@@ -1,7 +1,8 @@
 // Shared CLI plumbing: every subcommand wraps its body in RunGuarded so that any kaldiq::Error
 // (or other exception) is printed once as "kaldiq <cmd>: error: ..." and turned into exit 1.
 // Options are parsed with CLI11 in Kaldi's style: --name=value, booleans as --flag, --flag=true
-// or --flag=false; --help prints usage with defaults.
+// or --flag=false; --help prints usage with defaults; --config=<file> reads Kaldi option files
+// (kaldi/config_file.h).
 #pragma once
 
 #include <CLI/CLI.hpp>

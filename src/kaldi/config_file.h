@@ -1,0 +1,30 @@
+// Kaldi's option files (util/parse-options.cc: ParseOptions::ReadConfigFile) and the `--config`
+// option every Kaldi binary takes.
+//
+// A config file holds one option per line, written as on the command line ("--name=value" or
+// "--name"). Everything from the first '#' on is a comment; leading and trailing whitespace is
+// dropped; empty lines are skipped; any other line that does not start with "--" is an error.
+// Options from --config files are applied first and the command line's own options override
+// them; among repeated options the last one wins (Kaldi's semantics).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace kaldiq::kaldi {
+
+// The options of one config file, in file order ("--name=value" strings). Throws kaldiq::Error
+// naming the file and line on an unreadable file or a line that is not an option.
+std::vector<std::string> ReadConfigFile(const std::string& path);
+
+// Returns args with every "--config=<file>" replaced by the file's options, placed before all
+// command-line options, and with earlier occurrences of an option dropped when the same option
+// name appears again later (so that a parser that refuses repeated options sees Kaldi's
+// "last one wins"). Arguments that do not start with "--" keep their relative order; "--" ends
+// option processing (everything after it is kept verbatim).
+std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args);
+
+// "--name=value" -> "name"; "--name" -> "name"; anything else -> "".
+std::string OptionName(const std::string& arg);
+
+}  // namespace kaldiq::kaldi
