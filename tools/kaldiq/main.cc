@@ -10,6 +10,10 @@ namespace kaldiq::cli {
 
 const Command* Commands(int* count) {
   static const Command kCommands[] = {
+      {"compute-mfcc-feats", RunComputeMfccFeats, "MFCC features from WAVs (like compute-mfcc-feats)"},
+      {"compute-fbank-feats", RunComputeFbankFeats,
+       "filterbank features from WAVs (like compute-fbank-feats)"},
+      {"extract-segments", RunExtractSegments, "cut segments out of WAVs (like extract-segments)"},
       {"info", RunInfo, "show a model's structure (like nnet3-am-info)"},
       {"forward", RunForward, "compute network outputs (like nnet3-compute)"},
       {"copy-feats", RunCopyFeats, "copy/convert feature archives (like copy-feats)"},
