@@ -145,22 +145,18 @@ SplitRadixFft::SplitRadixFft(int n) : n_(n), logn_(0) {
       lv.smc3.push_back(s - c);
     }
   }
-  bit_reverse_.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
     int r = 0;
     for (int b = 0; b < logn_; ++b) r |= ((i >> b) & 1) << (logn_ - 1 - b);
-    bit_reverse_[i] = r;
+    if (i < r) bit_reverse_swaps_.emplace_back(i, r);
   }
 }
 
 void SplitRadixFft::Forward(float* re, float* im) const {
   Recurse(re, im, logn_);
-  for (int i = 0; i < n_; ++i) {  // undo the bit-reversed output order
-    const int j = bit_reverse_[i];
-    if (i < j) {
-      std::swap(re[i], re[j]);
-      std::swap(im[i], im[j]);
-    }
+  for (const auto& [i, j] : bit_reverse_swaps_) {  // undo the bit-reversed output order
+    std::swap(re[i], re[j]);
+    std::swap(im[i], im[j]);
   }
 }
 
@@ -206,28 +202,45 @@ void SplitRadixFft::Recurse(float* xr, float* xi, int logn) const {
     ar[i] = t1;
     bi[i] = t2;
   }
-  const float sqhalf = static_cast<float>(M_SQRT1_2);
-  const Level* lv = logn >= 4 ? &levels_[logn] : nullptr;
-  int j = 0;
-  for (int i = 1; i < m4; ++i) {  // rotations by w^i (a) and w^3i (b)
-    if (i == m8) {
-      t1 = sqhalf * (ar[i] + ai[i]);
-      ai[i] = sqhalf * (ai[i] - ar[i]);
-      ar[i] = t1;
-      t2 = sqhalf * (bi[i] - br[i]);
-      bi[i] = -sqhalf * (br[i] + bi[i]);
-      br[i] = t2;
-    } else {
-      t2 = lv->c[j] * (ar[i] + ai[i]);
-      t1 = lv->spc[j] * ar[i] + t2;
-      ar[i] = lv->smc[j] * ai[i] + t2;
-      ai[i] = t1;
-      t2 = lv->c3[j] * (br[i] + bi[i]);
-      t1 = lv->spc3[j] * br[i] + t2;
-      br[i] = lv->smc3[j] * bi[i] + t2;
-      bi[i] = t1;
-      ++j;
-    }
+  // Rotations by w^i (quarter a) and w^3i (quarter b), i = 1 .. m4-1, by the 3-multiplication
+  // form; i = m8 (45 degrees) with sqrt(1/2). Element-wise, so the loops may vectorise.
+  if (logn >= 4) {
+    const Level& lv = levels_[logn];
+    auto rotate = [&](int from, int to, int j0) {
+      const float* __restrict c = lv.c.data() + j0;
+      const float* __restrict spc = lv.spc.data() + j0;
+      const float* __restrict smc = lv.smc.data() + j0;
+      const float* __restrict c3 = lv.c3.data() + j0;
+      const float* __restrict spc3 = lv.spc3.data() + j0;
+      const float* __restrict smc3 = lv.smc3.data() + j0;
+      float* __restrict pr = ar;
+      float* __restrict pi = ai;
+      float* __restrict qr = br;
+      float* __restrict qi = bi;
+      for (int i = from; i < to; ++i) {
+        const int j = i - from;
+        float u2 = c[j] * (pr[i] + pi[i]);
+        float u1 = spc[j] * pr[i] + u2;
+        pr[i] = smc[j] * pi[i] + u2;
+        pi[i] = u1;
+        u2 = c3[j] * (qr[i] + qi[i]);
+        u1 = spc3[j] * qr[i] + u2;
+        qr[i] = smc3[j] * qi[i] + u2;
+        qi[i] = u1;
+      }
+    };
+    rotate(1, m8, 0);
+    rotate(m8 + 1, m4, m8 - 1);
+  }
+  {
+    const float sqhalf = static_cast<float>(M_SQRT1_2);
+    const int i = m8;
+    t1 = sqhalf * (ar[i] + ai[i]);
+    ai[i] = sqhalf * (ai[i] - ar[i]);
+    ar[i] = t1;
+    t2 = sqhalf * (bi[i] - br[i]);
+    bi[i] = -sqhalf * (br[i] + bi[i]);
+    br[i] = t2;
   }
   Recurse(xr, xi, logn - 1);
   Recurse(ar, ai, logn - 2);

@@ -23,6 +23,7 @@
 
 #include <complex>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace kaldiq::feat {
@@ -60,7 +61,7 @@ class SplitRadixFft {
   void Recurse(float* re, float* im, int logn) const;
   int n_, logn_;
   std::vector<Level> levels_;    // index L (only L >= 4 are filled)
-  std::vector<int> bit_reverse_;
+  std::vector<std::pair<int, int>> bit_reverse_swaps_;
 };
 
 class RealFft {

@@ -29,7 +29,11 @@ MfccComputer::MfccComputer(const MfccOptions& opts)
     : opts_((opts.Validate(), opts)), fft_(opts.frame_opts.PaddedWindowSize()) {
   const int bins = opts_.mel_opts.num_bins;
   std::vector<float> full = ComputeDctMatrix(bins, bins);
-  dct_.assign(full.begin(), full.begin() + static_cast<size_t>(opts_.num_ceps) * bins);
+  const int ceps = opts_.num_ceps;
+  dct_t_.resize(static_cast<size_t>(bins) * ceps);
+  for (int k = 0; k < ceps; ++k)
+    for (int b = 0; b < bins; ++b) dct_t_[static_cast<size_t>(b) * ceps + k] = full[k * bins + b];
+  acc_.resize(static_cast<size_t>(ceps));
   if (opts_.cepstral_lifter != 0.0f) lifter_ = ComputeLifterCoeffs(opts_.cepstral_lifter, opts_.num_ceps);
   if (opts_.energy_floor > 0.0f) log_energy_floor_ = std::log(opts_.energy_floor);
   power_.resize(static_cast<size_t>(opts_.frame_opts.PaddedWindowSize() / 2 + 1));
@@ -46,12 +50,15 @@ void MfccComputer::Compute(float raw_log_energy, float vtln_warp, float* frame, 
   banks.Compute(power_.data(), mel_.data());
   const int bins = opts_.mel_opts.num_bins, ceps = opts_.num_ceps;
   for (int b = 0; b < bins; ++b) mel_[b] = std::log(std::max(mel_[b], FLT_EPSILON));
-  for (int k = 0; k < ceps; ++k) {
-    const float* row = dct_.data() + static_cast<size_t>(k) * bins;
-    double sum = 0;
-    for (int b = 0; b < bins; ++b) sum += static_cast<double>(row[b]) * mel_[b];
-    feature[k] = static_cast<float>(sum);
+  // c = DCT . log mel, accumulated in double over the bins in order (the loop over k
+  // vectorises; the order of each sum does not depend on it).
+  std::fill(acc_.begin(), acc_.end(), 0.0);
+  for (int b = 0; b < bins; ++b) {
+    const double m = mel_[b];
+    const float* col = dct_t_.data() + static_cast<size_t>(b) * ceps;
+    for (int k = 0; k < ceps; ++k) acc_[k] += static_cast<double>(col[k]) * m;
   }
+  for (int k = 0; k < ceps; ++k) feature[k] = static_cast<float>(acc_[k]);
   if (!lifter_.empty()) {
     for (int k = 0; k < ceps; ++k) feature[k] *= lifter_[k];
   }

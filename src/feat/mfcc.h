@@ -31,7 +31,8 @@ class MfccComputer : public FeatureComputer {
 
  private:
   MfccOptions opts_;
-  std::vector<float> dct_;     // num_ceps x num_bins
+  std::vector<float> dct_t_;   // the DCT transposed: num_bins x num_ceps
+  std::vector<double> acc_;    // num_ceps
   std::vector<float> lifter_;  // empty when cepstral_lifter == 0
   float log_energy_floor_ = 0;
   RealFft fft_;

@@ -248,12 +248,13 @@ void ReadWave(std::istream& is, WaveData* wave) {
   const int64_t samples = static_cast<int64_t>(buffer.size() / h.block_align);
   wave->data.Resize(channels, samples);
   const unsigned char* p = reinterpret_cast<const unsigned char*>(buffer.data());
-  const bool swap = r.swap();
-  for (int64_t i = 0; i < samples; ++i) {
-    for (int64_t c = 0; c < channels; ++c, p += 2) {
-      uint16_t u = swap ? uint16_t(p[0] << 8 | p[1]) : uint16_t(p[1] << 8 | p[0]);
-      wave->data(c, i) = static_cast<float>(static_cast<int16_t>(u));
-    }
+  const int hi = r.swap() ? 0 : 1;  // index of the high byte of each sample
+  for (int64_t c = 0; c < channels; ++c) {
+    float* out = wave->data.Row(c);
+    const unsigned char* q = p + 2 * c;
+    const int64_t step = 2 * channels;
+    for (int64_t i = 0; i < samples; ++i, q += step)
+      out[i] = static_cast<float>(static_cast<int16_t>(uint16_t(q[hi] << 8 | q[1 - hi])));
   }
 }
 
