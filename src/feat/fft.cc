@@ -160,6 +160,20 @@ void SplitRadixFft::Forward(float* re, float* im) const {
   }
 }
 
+namespace {
+// (re + i im) *= (c - i s) for n elements, in the 3-multiplication form with the tables
+// c, -(s + c), s - c. Element-wise, so it vectorises without changing any rounding.
+void Rotate(const float* __restrict c, const float* __restrict spc, const float* __restrict smc,
+            int n, float* __restrict re, float* __restrict im) {
+  for (int j = 0; j < n; ++j) {
+    const float u2 = c[j] * (re[j] + im[j]);
+    const float u1 = spc[j] * re[j] + u2;
+    re[j] = smc[j] * im[j] + u2;
+    im[j] = u1;
+  }
+}
+}  // namespace
+
 // One split-radix decimation-in-frequency step on 2^logn points: the first half becomes the
 // input of a half-length transform (even outputs), the two quarters of the second half, rotated
 // by w^n and w^3n, the inputs of two quarter-length transforms (outputs 4k+1 and 4k+3). The
@@ -188,49 +202,44 @@ void SplitRadixFft::Recurse(float* xr, float* xi, int logn) const {
     return;
   }
   const int m = 1 << logn, m2 = m / 2, m4 = m / 4, m8 = m / 8;
-  for (int i = 0; i < m2; ++i) {  // sums and differences of the two halves
-    t1 = xr[i] + xr[i + m2]; xr[i + m2] = xr[i] - xr[i + m2]; xr[i] = t1;
-    t2 = xi[i] + xi[i + m2]; xi[i + m2] = xi[i] - xi[i + m2]; xi[i] = t2;
+  {  // sums and differences of the two halves
+    float* __restrict lr = xr;
+    float* __restrict li = xi;
+    float* __restrict hr = xr + m2;
+    float* __restrict hi = xi + m2;
+    for (int i = 0; i < m2; ++i) {
+      const float sr = lr[i] + hr[i], si = li[i] + hi[i];
+      hr[i] = lr[i] - hr[i];
+      hi[i] = li[i] - hi[i];
+      lr[i] = sr;
+      li[i] = si;
+    }
   }
   float* ar = xr + m2; float* ai = xi + m2;  // second half: quarters a and b
   float* br = ar + m4; float* bi = ai + m4;
-  for (int i = 0; i < m4; ++i) {  // a +/- i b
-    t1 = ar[i] + bi[i];
-    t2 = ai[i] + br[i];
-    ai[i] = ai[i] - br[i];
-    br[i] = ar[i] - bi[i];
-    ar[i] = t1;
-    bi[i] = t2;
+  {  // a +/- i b
+    float* __restrict pr = ar;
+    float* __restrict pi = ai;
+    float* __restrict qr = br;
+    float* __restrict qi = bi;
+    for (int i = 0; i < m4; ++i) {
+      const float u1 = pr[i] + qi[i], u2 = pi[i] + qr[i];
+      pi[i] = pi[i] - qr[i];
+      qr[i] = pr[i] - qi[i];
+      pr[i] = u1;
+      qi[i] = u2;
+    }
   }
   // Rotations by w^i (quarter a) and w^3i (quarter b), i = 1 .. m4-1, by the 3-multiplication
   // form; i = m8 (45 degrees) with sqrt(1/2). Element-wise, so the loops may vectorise.
   if (logn >= 4) {
     const Level& lv = levels_[logn];
-    auto rotate = [&](int from, int to, int j0) {
-      const float* __restrict c = lv.c.data() + j0;
-      const float* __restrict spc = lv.spc.data() + j0;
-      const float* __restrict smc = lv.smc.data() + j0;
-      const float* __restrict c3 = lv.c3.data() + j0;
-      const float* __restrict spc3 = lv.spc3.data() + j0;
-      const float* __restrict smc3 = lv.smc3.data() + j0;
-      float* __restrict pr = ar;
-      float* __restrict pi = ai;
-      float* __restrict qr = br;
-      float* __restrict qi = bi;
-      for (int i = from; i < to; ++i) {
-        const int j = i - from;
-        float u2 = c[j] * (pr[i] + pi[i]);
-        float u1 = spc[j] * pr[i] + u2;
-        pr[i] = smc[j] * pi[i] + u2;
-        pi[i] = u1;
-        u2 = c3[j] * (qr[i] + qi[i]);
-        u1 = spc3[j] * qr[i] + u2;
-        qr[i] = smc3[j] * qi[i] + u2;
-        qi[i] = u1;
-      }
-    };
-    rotate(1, m8, 0);
-    rotate(m8 + 1, m4, m8 - 1);
+    Rotate(lv.c.data(), lv.spc.data(), lv.smc.data(), m8 - 1, ar + 1, ai + 1);
+    Rotate(lv.c3.data(), lv.spc3.data(), lv.smc3.data(), m8 - 1, br + 1, bi + 1);
+    Rotate(lv.c.data() + (m8 - 1), lv.spc.data() + (m8 - 1), lv.smc.data() + (m8 - 1),
+           m4 - m8 - 1, ar + m8 + 1, ai + m8 + 1);
+    Rotate(lv.c3.data() + (m8 - 1), lv.spc3.data() + (m8 - 1), lv.smc3.data() + (m8 - 1),
+           m4 - m8 - 1, br + m8 + 1, bi + m8 + 1);
   }
   {
     const float sqhalf = static_cast<float>(M_SQRT1_2);
