@@ -1,5 +1,7 @@
 #include "kaldi/config_file.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <unordered_map>
 
@@ -44,9 +46,25 @@ std::string OptionName(const std::string& arg) {
   return arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
 }
 
-std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args) {
+std::string NormalizeOptionArg(const std::string& arg) {
+  if (OptionName(arg).empty()) return arg;
+  std::string out = arg;
+  const size_t end = std::min(out.find('='), out.size());
+  for (size_t i = 2; i < end; ++i) {
+    out[i] = out[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
+  }
+  return out;
+}
+
+std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args_in) {
   std::vector<std::string> from_config, rest, tail;
   bool ended = false;
+  std::vector<std::string> args;
+  for (const std::string& a : args_in) {
+    ended = ended || a == "--";
+    args.push_back(ended ? a : NormalizeOptionArg(a));
+  }
+  ended = false;
   for (const std::string& a : args) {
     if (ended) {
       tail.push_back(a);
@@ -57,7 +75,8 @@ std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args) 
       size_t eq = a.find('=');
       KQ_CHECK(eq != std::string::npos && eq + 1 < a.size(), kInvalidArgument)
           << "--config needs a file name (--config=<file>)";
-      for (std::string& o : ReadConfigFile(a.substr(eq + 1))) from_config.push_back(std::move(o));
+      for (std::string& o : ReadConfigFile(a.substr(eq + 1)))
+        from_config.push_back(NormalizeOptionArg(o));
     } else {
       rest.push_back(a);
     }

@@ -21,8 +21,14 @@ std::vector<std::string> ReadConfigFile(const std::string& path);
 // command-line options, and with earlier occurrences of an option dropped when the same option
 // name appears again later (so that a parser that refuses repeated options sees Kaldi's
 // "last one wins"). Arguments that do not start with "--" keep their relative order; "--" ends
-// option processing (everything after it is kept verbatim).
+// option processing (everything after it is kept verbatim). Option names are normalised
+// (NormalizeOptionArg).
 std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args);
+
+// Kaldi's option-name normalisation (ParseOptions::NormalizeArgName): in "--Name_X=v" the name
+// becomes lower case with '_' replaced by '-' ("--name-x=v"); the value and non-options are
+// unchanged. ExpandConfigArgs applies it to every option, from files and the command line.
+std::string NormalizeOptionArg(const std::string& arg);
 
 // "--name=value" -> "name"; "--name" -> "name"; anything else -> "".
 std::string OptionName(const std::string& arg);

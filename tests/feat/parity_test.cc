@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -184,6 +186,35 @@ TEST(KaldiParityTest, StereoChannelOne) {
   o.use_energy = false;
   Report("stereo --channel=1", Compare("kaldi/edgestereo.scp", "mfcc_stereo_ch1.ark",
                                        [&] { return MakeMfccComputer(o); }, /*channel=*/1));
+}
+
+// The streaming path on a real utterance: random chunk sizes give exactly the features of the
+// whole utterance, with snip-edges=false (whose last frames depend on InputFinished).
+TEST(KaldiParityTest, StreamingChunksEqualWholeUtterance) {
+  SKIP_WITHOUT_FIXTURES();
+  MfccOptions o = HiresMfcc();
+  o.frame_opts.snip_edges = false;
+  kaldi::WaveData w = ReadWav(kAudio + "/wav/en029-f1-de00020.wav");
+  const float* x = w.data.Row(0);
+  const int64_t n = w.NumSamples();
+  MatrixF whole = ComputeUtteranceFeatures(MakeMfccComputer(o), {}, w.samp_freq, x, n);
+  std::mt19937 rng(5);
+  for (int max_chunk : {1, 160, 1000, 4000}) {
+    OnlineBaseFeature feat(MakeMfccComputer(o));
+    for (int64_t pos = 0; pos < n;) {
+      int64_t c = std::min<int64_t>(rng() % (max_chunk + 1), n - pos);
+      feat.AcceptWaveform(w.samp_freq, x + pos, c);
+      pos += c;
+    }
+    feat.InputFinished();
+    ASSERT_EQ(feat.NumFramesReady(), whole.rows());
+    std::vector<float> row(static_cast<size_t>(whole.cols()));
+    for (int t = 0; t < feat.NumFramesReady(); ++t) {
+      feat.GetFrame(t, row.data());
+      ASSERT_EQ(0, std::memcmp(row.data(), whole.Row(t), sizeof(float) * row.size()))
+          << "frame " << t << ", chunks up to " << max_chunk;
+    }
+  }
 }
 
 TEST(KaldiParityTest, EdgeFiles) {

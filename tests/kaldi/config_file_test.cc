@@ -49,6 +49,15 @@ TEST(ConfigFile, CommandLineOverridesConfigAndLastWins) {
                                                               "--dither=0.5", "ark:-"}));
 }
 
+TEST(ConfigFile, OptionNamesAreNormalisedAsKaldi) {
+  std::string p = WriteTemp("u.conf", "--num_mel_bins=40\n--Use_Energy=false_x\n");
+  EXPECT_EQ(ExpandConfigArgs({"--config=" + p, "--High_Freq=-400", "ark:a_b", "--", "--x_y"}),
+            (std::vector<std::string>{"--num-mel-bins=40", "--use-energy=false_x",
+                                      "--high-freq=-400", "ark:a_b", "--", "--x_y"}));
+  EXPECT_EQ(NormalizeOptionArg("--a_b"), "--a-b");
+  EXPECT_EQ(NormalizeOptionArg("scp:x_y"), "scp:x_y");
+}
+
 TEST(ConfigFile, OptionName) {
   EXPECT_EQ(OptionName("--a-b=3"), "a-b");
   EXPECT_EQ(OptionName("--flag"), "flag");

@@ -32,6 +32,8 @@ namespace {
 struct ExtractSegmentsFlags {
   float min_segment_length = 0.1f;
   float max_overshoot = 0.5f;
+  int verbose = 0;
+  bool print_args = true;
   bool quiet = false;
   std::string wav_rspecifier, segments, wav_wspecifier;
 };
@@ -191,6 +193,10 @@ int RunExtractSegments(int argc, char** argv) {
                  "End segments overshooting audio by less than this (in seconds) are truncated, "
                  "else rejected.")
       ->capture_default_str();
+  app.add_option("--verbose", f.verbose, "Verbose level (accepted for Kaldi scripts)")
+      ->capture_default_str();
+  AddBool(app, "--print-args", &f.print_args,
+          "Print the command line arguments (to stderr) [accepted for Kaldi scripts; ignored]");
   AddBool(app, "--quiet", &f.quiet, "No summary on stderr");
   app.add_option("wav-rspecifier", f.wav_rspecifier, "Recordings (scp:wav.scp)")->required();
   app.add_option("segments-file", f.segments, "Segments file (rxfilename)")->required();

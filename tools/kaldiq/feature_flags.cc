@@ -139,6 +139,11 @@ void AddComputeFeatsFlags(CLI::App& app, ComputeFeatsFlags* f) {
   app.add_option("--write-utt2dur", f->write_utt2dur,
                  "Wspecifier to write duration of each utterance in seconds, e.g. "
                  "'ark,t:utt2dur'.");
+  app.add_option("--verbose", f->verbose,
+                 "Verbose level (higher->more logging); >= 2 logs every utterance")
+      ->capture_default_str();
+  AddBool(app, "--print-args", &f->print_args,
+          "Print the command line arguments (to stderr) [accepted for Kaldi scripts; ignored]");
   AddBool(app, "--quiet", &f->quiet, "No progress or summary on stderr");
   app.add_option("wav-rspecifier", f->wav_rspecifier, "Wave files (scp:wav.scp, ark:wav.ark)")
       ->required();
@@ -267,6 +272,8 @@ int ComputeFeats(const std::string& cmd, const ComputeFeatsFlags& f,
       htk_writer.Write(utt, {feats, h});
     }
     if (utt2dur_writer.IsOpen()) utt2dur_writer.Write(utt, wave.Duration());
+    if (f.verbose >= 2 && !f.quiet)
+      std::fprintf(stderr, "kaldiq %s: Processed features for key %s\n", cmd.c_str(), utt.c_str());
     ++num_success;
     progress.Add();
   }

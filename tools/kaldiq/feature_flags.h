@@ -29,11 +29,14 @@ struct ComputeFeatsFlags {
   int channel = -1;
   float min_duration = 0;
   std::string write_utt2dur;
+  int verbose = 0;          // Kaldi's standard --verbose (make_mfcc.sh passes --verbose=2)
+  bool print_args = true;   // Kaldi's standard --print-args: accepted, kaldiq does not echo
   bool quiet = false;
   std::string wav_rspecifier, feats_wspecifier;
 };
 
-// The program options of compute-{mfcc,fbank}-feats and the two positional arguments.
+// The program options of compute-{mfcc,fbank}-feats and the two positional arguments, plus
+// Kaldi's standard --verbose and --print-args, which Kaldi scripts pass.
 void AddComputeFeatsFlags(CLI::App& app, ComputeFeatsFlags* f);
 
 // Reads every wave of f.wav_rspecifier, computes its features with a fresh computer from
