@@ -47,6 +47,10 @@ MelBanks::MelBanks(const MelBanksOptions& opts, const FrameExtractionOptions& fr
   KQ_CHECK(padded >= 2 && padded % 2 == 0, kInvalidArgument)
       << "the FFT length must be even, got " << padded;
   const int32_t num_fft_bins = padded / 2;
+  // Every bin needs an FFT bin inside its triangle and an FFT bin lies in at most two
+  // triangles, so more bins than this can never be built (checked before allocating).
+  KQ_CHECK(num_bins <= 2 * num_fft_bins, kInvalidArgument)
+      << "--num-mel-bins=" << num_bins << " is too large for a " << padded << "-point FFT";
   const float nyquist = 0.5f * sample_freq;
   const float low_freq = opts.low_freq;
   const float high_freq = opts.high_freq > 0.0f ? opts.high_freq : nyquist + opts.high_freq;

@@ -23,13 +23,21 @@ float LogEnergy(const float* frame, int n) {
   return std::log(std::max(static_cast<float>(e), FLT_EPSILON));
 }
 
+// Validates in the member initialiser list, before the FFT is sized from the options.
+template <typename Options>
+const Options& Validated(const Options& o) {
+  o.Validate();
+  return o;
+}
+
 }  // namespace
 
 MfccComputer::MfccComputer(const MfccOptions& opts)
-    : opts_((opts.Validate(), opts)), fft_(opts.frame_opts.PaddedWindowSize()) {
+    : opts_(Validated(opts)), fft_(opts.frame_opts.PaddedWindowSize()) {
   const int bins = opts_.mel_opts.num_bins;
-  std::vector<float> full = ComputeDctMatrix(bins, bins);
   const int ceps = opts_.num_ceps;
+  // The first num_ceps rows of Kaldi's bins x bins DCT (rows do not depend on the row count).
+  std::vector<float> full = ComputeDctMatrix(ceps, bins);
   dct_t_.resize(static_cast<size_t>(bins) * ceps);
   for (int k = 0; k < ceps; ++k)
     for (int b = 0; b < bins; ++b) dct_t_[static_cast<size_t>(b) * ceps + k] = full[k * bins + b];
@@ -75,7 +83,7 @@ void MfccComputer::Compute(float raw_log_energy, float vtln_warp, float* frame, 
 }
 
 FbankComputer::FbankComputer(const FbankOptions& opts)
-    : opts_((opts.Validate(), opts)), fft_(opts.frame_opts.PaddedWindowSize()) {
+    : opts_(Validated(opts)), fft_(opts.frame_opts.PaddedWindowSize()) {
   if (opts_.energy_floor > 0.0f) log_energy_floor_ = std::log(opts_.energy_floor);
   power_.resize(static_cast<size_t>(opts_.frame_opts.PaddedWindowSize() / 2 + 1));
   BanksFor(&mel_banks_, opts_.mel_opts, opts_.frame_opts, 1.0f);

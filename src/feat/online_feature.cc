@@ -1,6 +1,7 @@
 #include "feat/online_feature.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "feat/framing.h"
 #include "util/error.h"
@@ -59,9 +60,10 @@ void OnlineBaseFeature::AcceptWaveform(float sample_rate, const float* samples, 
         << "sample rate changed within a stream: " << resampler_->samp_rate_in() << " Hz, then "
         << sample_rate << " Hz";
   } else if (sample_rate != expected) {
-    KQ_CHECK(sample_rate > 0 && sample_rate == static_cast<float>(static_cast<int32_t>(sample_rate)),
+    KQ_CHECK(sample_rate >= 1 && sample_rate < 2147483648.0f &&
+                 std::floor(sample_rate) == sample_rate,
              kInvalidArgument)
-        << "invalid sample rate " << sample_rate << " Hz";
+        << "invalid sample rate " << sample_rate << " Hz (a positive integer is needed)";
     KQ_CHECK(NumSamples() == 0, kInvalidArgument)
         << "sample rate changed within a stream: " << expected << " Hz, then " << sample_rate
         << " Hz";

@@ -87,6 +87,8 @@ TEST(MelBanksTest, BadOptionsAreErrors) {
   EXPECT_ANY_THROW(MelBanks(mo, fo, 1.0f));
   mo = MelBanksOptions(2);
   EXPECT_ANY_THROW(MelBanks(mo, fo, 1.0f));
+  mo = MelBanksOptions(2000000000);  // refused before anything is allocated
+  EXPECT_ANY_THROW(MelBanks(mo, fo, 1.0f));
 }
 
 TEST(MelBanksTest, DctIsOrthonormalAndLifterAsKaldi) {

@@ -187,6 +187,10 @@ TEST(OnlineFeatureTest, ApiEdgeCases) {
     std::vector<float> x = Speechy(4410, 44100, 1);
     feat.AcceptWaveform(44100, x.data(), 4410);
     EXPECT_THROW(feat.AcceptWaveform(48000, x.data(), 10), Error);  // rate changed
+    OnlineBaseFeature other(MakeMfccComputer(d));
+    EXPECT_THROW(other.AcceptWaveform(std::nanf(""), x.data(), 10), Error);
+    EXPECT_THROW(other.AcceptWaveform(1e12f, x.data(), 10), Error);
+    EXPECT_THROW(other.AcceptWaveform(22050.5f, x.data(), 10), Error);
   }
   {
     std::vector<int16_t> s(3200);
