@@ -113,7 +113,6 @@ void OnlineBaseFeature::ComputeFeatures() {
   if (new_frames > num_frames_) {
     KQ_CHECK(new_frames <= INT32_MAX, kInvalidArgument) << "too many feature frames";
     const bool need_energy = computer_->NeedRawLogEnergy();
-    features_.reserve(features_.size() + static_cast<size_t>(new_frames - num_frames_) * dim_);
     for (int64_t f = num_frames_; f < new_frames; ++f) {
       float raw_log_energy = 0;
       ExtractWindow(waveform_offset_, remainder_.data(), static_cast<int64_t>(remainder_.size()),

@@ -97,6 +97,11 @@ std::vector<Config> Configs() {
   up.frame_opts.allow_upsample = true;
   MfccOptions down = hires;
   down.frame_opts.allow_downsample = true;
+  MfccOptions sparse = nosnip;  // shift longer than the window: samples between frames dropped
+  sparse.frame_opts.frame_length_ms = 10;
+  sparse.frame_opts.frame_shift_ms = 25;
+  MfccOptions sparse_snip = sparse;
+  sparse_snip.frame_opts.snip_edges = true;
   return {
       {"hires", [=] { return MakeMfccComputer(hires); }, 16000},
       {"nosnip", [=] { return MakeMfccComputer(nosnip); }, 16000},
@@ -104,6 +109,8 @@ std::vector<Config> Configs() {
       {"fbank+energy", [=] { return MakeFbankComputer(fbank); }, 16000},
       {"8k->16k", [=] { return MakeMfccComputer(up); }, 8000},
       {"44.1k->16k", [=] { return MakeMfccComputer(down); }, 44100},
+      {"shift > length, nosnip", [=] { return MakeMfccComputer(sparse); }, 16000},
+      {"shift > length, snip", [=] { return MakeMfccComputer(sparse_snip); }, 16000},
   };
 }
 
@@ -113,7 +120,7 @@ TEST(OnlineFeatureTest, AnyChunkingIsBitIdenticalToTheWholeUtterance) {
     OnlineBaseFeature::Options o;
     o.dither_seed = 99;
     MatrixF whole = Whole(c.make, x, c.rate, o);
-    EXPECT_GT(whole.rows(), 100) << c.name;
+    EXPECT_GT(whole.rows(), 50) << c.name;
     for (int max_chunk : {1, 7, 160, 2999}) {
       if (max_chunk == 1 && c.rate > 16000) continue;  // slow and nothing new
       ExpectBitIdentical(Chunked(c.make, x, c.rate, max_chunk, max_chunk, o), whole, c.name);
