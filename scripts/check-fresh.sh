@@ -13,6 +13,8 @@
 #     --as=root|user   run as root (default, as CI does) or as user `dev` with password-less sudo
 #                      (install-deps.sh then goes through sudo)
 #     --sanitize       also run `scripts/test.sh --sanitize`
+#     --cmd=COMMAND    run COMMAND (in the clone) instead of the README commands; repeatable, e.g.
+#                      --as=user --cmd=scripts/install-deps.sh checks the sudo path alone
 #     --shared[=DIR]   bind-mount DIR (default: ../shared of this checkout) read-only at ../shared
 #                      of the clone, so the tests that need it run instead of skipping; a new user
 #                      has no ../shared, so the default is without it
@@ -30,11 +32,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-as=root sanitize=0 shared="" keep=0 rebuild_base=0 apt_cache=1
+as=root sanitize=0 shared="" keep=0 rebuild_base=0 apt_cache=1 cmds=()
 for a in "$@"; do
   case $a in
     --as=root|--as=user) as=${a#--as=} ;;
     --sanitize) sanitize=1 ;;
+    --cmd=*) cmds+=("${a#--cmd=}") ;;
     --shared) shared=$root/../shared ;;
     --shared=*) shared=${a#--shared=} ;;
     --keep) keep=1 ;;
@@ -129,7 +132,7 @@ fi
 t0=$SECONDS
 mkdir -p "$R"
 tar -C "$R" --numeric-owner -xzf "$tarball"
-cp /etc/resolv.conf "$R/etc/resolv.conf"
+cp /etc/resolv.conf /etc/hosts /etc/hostname "$R/etc/"   # DNS; the machine's own name resolves (sudo)
 bind -t proc proc "$R/proc"
 bind -t sysfs -o ro sysfs "$R/sys"
 bind --rbind /dev "$R/dev"
@@ -165,11 +168,13 @@ say "root: $R ($(fmt $((SECONDS - t0)))), as $user, clone of $(git -C "$root" lo
 say "      ../shared: ${shared:-absent (tests needing it skip)}; logs: $logs"
 
 # 4. The README commands, in a login shell of the new user, each one after the other.
-cmds=("scripts/demo.sh" "scripts/test.sh")
-[ "$sanitize" -eq 1 ] && cmds+=("scripts/test.sh --sanitize")
+if [ ${#cmds[@]} -eq 0 ]; then
+  cmds=("scripts/demo.sh" "scripts/test.sh")
+  [ "$sanitize" -eq 1 ] && cmds+=("scripts/test.sh --sanitize")
+fi
 failed=0
 for c in "${cmds[@]}"; do
-  name=$(echo "${c#scripts/}" | tr -c 'a-z0-9\n' '-' | sed 's/--*/-/g; s/-$//')
+  name=$(echo "${c#scripts/}" | tr -c 'a-z0-9\n' '-' | sed 's/--*/-/g; s/-$//' | cut -c1-40)
   log=$logs/$name.log
   t0=$SECONDS
   say "run: $c (log: $log)"
