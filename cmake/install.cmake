@@ -9,7 +9,8 @@
 #   lib/pkgconfig/kaldiq.pc                     pkg-config --cflags --libs kaldiq
 # Included at the end of the top-level CMakeLists.txt, after every library exists. kq_library
 # (cmake/warnings.cmake) registers each library in the global property KQ_LIBRARIES, so a new area
-# needs nothing here. The external libraries the static libraries need are listed twice below
+# needs nothing here (a kq_library made after include(install), e.g. a test helper under tests/, is
+# not installed). The external libraries the static libraries need are listed twice below
 # (kaldiqConfig.cmake.in's find_dependency calls and KQ_PC_EXTERNAL_LIBS): keep them in step with the
 # DEPS of the kq_library calls.
 include(CMakePackageConfigHelpers)
