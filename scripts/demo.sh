@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 echo "building kaldiq (first time: a few minutes)..." >&2
-"$root/scripts/build.sh" >/dev/null
+# Only the command, configured as scripts/test.sh configures build/, so that the two share one build.
+KQ_TARGETS=kaldiq "$root/scripts/build.sh" -DKQ_WERROR=ON >/dev/null
 kq=$root/build/tools/kaldiq/kaldiq
 M=$root/testdata/tdnn-seed
 out=${1:-$root/out/demo}
