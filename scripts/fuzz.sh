@@ -110,4 +110,10 @@ for t in $targets; do
   fi
 done
 echo "fuzz: $(( $(date +%s) - start ))s of fuzzing" >&2
+# The plain closing line CI reads: targets without findings / with.
+n_ok=0 n_fail=0
+for t in $targets; do
+  if [ "$(cat "$build/logs/$t.rc" 2>/dev/null || echo 1)" = 0 ]; then n_ok=$((n_ok + 1)); else n_fail=$((n_fail + 1)); fi
+done
+echo "fuzz: $n_ok passed, $n_fail failed"
 exit $status

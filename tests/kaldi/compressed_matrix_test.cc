@@ -228,7 +228,11 @@ TEST(CompressedMatrix, EveryMethodRefusesNanAndClampsHugeValues) {
     EXPECT_GT(back(0, 0), back(0, 1));  // clamped to the top and bottom of the grid
   }
   // A range that overflows float is refused rather than written as an Inf header.
-  EXPECT_THROW(CompressedMatrix::Compress(big, CompressionMethod::kTwoByteAuto), Error);
+  MatrixF wide(1, 2);
+  wide(0, 0) = 3e38f;
+  wide(0, 1) = -3e38f;
+  EXPECT_THROW(CompressedMatrix::Compress(wide, CompressionMethod::kTwoByteAuto), Error);
+  EXPECT_NO_THROW(CompressedMatrix::Compress(big, CompressionMethod::kTwoByteAuto));
 }
 
 // Kaldi-written compressed matrices: the chain egs in ../shared hold "CM" feature chunks

@@ -470,7 +470,7 @@ TEST(Nnet3Io, NotAModel) {
 TEST(Nnet3Io, ErrorsQuoteGarbageSafely) {
   TempDir dir;
   const std::string garbage = std::string("\0B<Nnet3> \n", 11) + "\x1b[2J\x07\xff\xfe" +
-                              std::string(5000, '\x01') + " rest";
+                              std::string(5000, '\x01') + " rest\n\n";
   WriteFileBytes(dir.File("garbage.mdl"), garbage);
   const std::string err = ErrorOf(dir.File("garbage.mdl"));
   ASSERT_FALSE(err.empty());
