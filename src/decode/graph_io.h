@@ -7,6 +7,7 @@
 #include <fst/const-fst.h>
 #include <fst/vector-fst.h>
 
+#include <istream>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,8 @@ struct DecodingGraph {
 // (kFormat / kIo / kUnsupported) naming the file: not an FST, unsupported arc or FST type,
 // truncated, or structurally corrupt.
 DecodingGraph ReadDecodingGraph(const std::string& rxfilename);
+// The same from an open stream at the start of the FST; `name` names it in messages.
+DecodingGraph ReadDecodingGraph(std::istream& is, const std::string& name);
 
 // Checks an FST in memory: a start state, next states in range, weights that are not NaN or
 // -inf, and (for ConstFst) that each state's arcs lie inside the arc array. Throws kFormat.

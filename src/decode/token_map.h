@@ -96,7 +96,10 @@ class Pool {
   T* New() {
     if (free_ != nullptr) {
       T* p = free_;
-      std::memcpy(&free_, p, sizeof(T*));
+      // The next free object's address is stored in the first bytes of the free object (void*
+      // so that clang's -Wsizeof-pointer-memaccess sees the intent).
+      const void* link = p;
+      std::memcpy(&free_, link, sizeof(T*));
       return p;
     }
     if (used_ == kBlock || blocks_.empty()) {
@@ -109,7 +112,8 @@ class Pool {
     return &blocks_[block_][used_++];
   }
   void Delete(T* p) {
-    std::memcpy(p, &free_, sizeof(T*));
+    void* link = p;
+    std::memcpy(link, &free_, sizeof(T*));
     free_ = p;
   }
   void Reset() {

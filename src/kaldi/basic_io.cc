@@ -22,7 +22,9 @@ bool ReadBinaryMarker(std::istream& is) {
   if (is.peek() == '\0') {
     is.get();
     int c = is.get();
-    KQ_CHECK(c == 'B', kFormat) << "expected binary marker \"\\0B\", got \"\\0" << char(c) << "\" "
+    KQ_CHECK(c == 'B', kFormat) << "expected binary marker \"\\0B\", got \"\\0"
+                                << (c == EOF ? std::string() : QuoteBytes(std::string(1, char(c))))
+                                << "\" "
                                 << DescribePosition(is);
     return true;
   }
@@ -58,7 +60,7 @@ std::string ReadToken(std::istream& is, bool binary) {
   // Kaldi writes exactly one space after a token; binary readers consume it.
   if (binary) {
     c = is.get();
-    KQ_CHECK(c == ' ', kFormat) << "expected space after token '" << token << "' "
+    KQ_CHECK(c == ' ', kFormat) << "expected space after token '" << QuoteBytes(token) << "' "
                                 << DescribePosition(is);
   }
   return token;
@@ -91,7 +93,7 @@ void ExpectToken(std::istream& is, bool binary, const std::string& expected) {
   } catch (const Error& e) {
     throw e.WithContext("expected " + expected);
   }
-  KQ_CHECK(got == expected, kFormat) << "expected " << expected << ", got " << got << " "
+  KQ_CHECK(got == expected, kFormat) << "expected " << expected << ", got '" << QuoteBytes(got) << "' "
                                      << DescribePosition(is);
 }
 
@@ -120,7 +122,7 @@ T ReadTextNumber(std::istream& is, const char* what) {
     if (lower == "nan" || lower == "-nan") return std::numeric_limits<T>::quiet_NaN();
     char* end = nullptr;
     double v = std::strtod(word.c_str(), &end);
-    KQ_CHECK(end && *end == '\0', kFormat) << "expected " << what << ", got '" << word << "' "
+    KQ_CHECK(end && *end == '\0', kFormat) << "expected " << what << ", got '" << QuoteBytes(word) << "' "
                                            << DescribePosition(is);
     return static_cast<T>(v);
   } else {
@@ -128,7 +130,7 @@ T ReadTextNumber(std::istream& is, const char* what) {
     errno = 0;
     long long v = std::strtoll(word.c_str(), &end, 10);
     KQ_CHECK(end && *end == '\0' && errno == 0, kFormat)
-        << "expected " << what << ", got '" << word << "' " << DescribePosition(is);
+        << "expected " << what << ", got '" << QuoteBytes(word) << "' " << DescribePosition(is);
     KQ_CHECK(v >= static_cast<long long>(std::numeric_limits<T>::min()) &&
                  (v < 0 || static_cast<unsigned long long>(v) <=
                                static_cast<unsigned long long>(std::numeric_limits<T>::max())),
@@ -233,7 +235,7 @@ bool ReadBool(std::istream& is, bool binary) {
   SkipWhitespace(is, binary);
   int c = is.get();
   KQ_CHECK(c == 'T' || c == 'F', kFormat) << "expected bool T or F, got "
-                                          << (c == EOF ? std::string("end of file") : std::string(1, char(c)))
+                                          << (c == EOF ? std::string("end of file") : "'" + QuoteBytes(std::string(1, char(c))) + "'")
                                           << " " << DescribePosition(is);
   if (!binary && is.peek() == ' ') is.get();
   return c == 'T';

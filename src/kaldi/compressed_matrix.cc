@@ -35,17 +35,27 @@ int64_t PayloadBytes(CompressedMatrix::Format format, int64_t rows, int64_t cols
   return 0;
 }
 
+// static_cast<int>(x) where it is defined (|x| < 2^31), else the value a clamp to [lo, hi] that
+// follows would give: NaN and -inf as `lo`, +inf and huge values as `hi`. Kaldi converts
+// directly, which is undefined behaviour for NaN / out-of-range x; for every other x this is the
+// same truncation, so the bytes written are Kaldi's.
+inline int TruncToInt(double x, int lo, int hi) {
+  if (!(x > -2147483648.0)) return lo;  // NaN too
+  if (!(x < 2147483647.0)) return hi;
+  return static_cast<int>(x);
+}
+
 inline uint16_t FloatToUint16(float min_value, float range, float value) {
   float f = (value - min_value) / range;
   if (f > 1.0) f = 1.0;
-  if (f < 0.0) f = 0.0;
+  if (!(f >= 0.0)) f = 0.0;  // NaN too
   return static_cast<uint16_t>(static_cast<int>(f * 65535 + 0.499));
 }
 
 inline uint8_t FloatToUint8(float min_value, float range, float value) {
   float f = (value - min_value) / range;
   if (f > 1.0) f = 1.0;
-  if (f < 0.0) f = 0.0;
+  if (!(f >= 0.0)) f = 0.0;  // NaN too
   return static_cast<uint8_t>(static_cast<int>(f * 255 + 0.499));
 }
 
@@ -58,17 +68,17 @@ inline uint8_t FloatToChar(float p0, float p25, float p75, float p100, float val
   int ans;
   if (value < p25) {
     float f = (value - p0) / (p25 - p0);
-    ans = static_cast<int>(f * 64 + 0.5);
+    ans = TruncToInt(f * 64 + 0.5, 0, 64);
     if (ans < 0) ans = 0;
     if (ans > 64) ans = 64;
   } else if (value < p75) {
     float f = (value - p25) / (p75 - p25);
-    ans = 64 + static_cast<int>(f * 128 + 0.5);
+    ans = 64 + TruncToInt(f * 128 + 0.5, 0, 128);
     if (ans < 64) ans = 64;
     if (ans > 192) ans = 192;
   } else {
     float f = (value - p75) / (p100 - p75);
-    ans = 192 + static_cast<int>(f * 63 + 0.5);
+    ans = 192 + TruncToInt(f * 63 + 0.5, 0, 63);
     if (ans < 192) ans = 192;
     if (ans > 255) ans = 255;
   }
@@ -129,6 +139,13 @@ PerColHeader ComputeColHeader(float min_value, float range, std::vector<Real>& s
   return h;
 }
 
+// The header's min and range decompress to finite values: both finite and min + range (the
+// largest value, reached up to rounding) far from overflowing.
+bool HeaderIsSane(float min_value, float range) {
+  return std::isfinite(min_value) && std::isfinite(range) &&
+         std::fabs(static_cast<double>(min_value)) + std::fabs(static_cast<double>(range)) < 1e38;
+}
+
 }  // namespace
 
 template <typename Real>
@@ -158,6 +175,11 @@ CompressedMatrix CompressedMatrix::CompressImpl(const Matrix<Real>& m, Compressi
   }
   c.num_rows_ = static_cast<int32_t>(m.rows());
   c.num_cols_ = static_cast<int32_t>(m.cols());
+  // Every method: NaN / Inf have no compressed form (Kaldi's conversions are undefined for them).
+  for (int64_t i = 0; i < m.size(); ++i) {
+    KQ_CHECK(std::isfinite(m.data()[i]), kInvalidArgument)
+        << "cannot compress a matrix with NaN or Inf (element " << i << ")";
+  }
   switch (method) {
     case CompressionMethod::kSpeechFeature:
     case CompressionMethod::kTwoByteAuto:
@@ -168,15 +190,15 @@ CompressedMatrix CompressedMatrix::CompressImpl(const Matrix<Real>& m, Compressi
         mn = std::min(mn, m.data()[i]);
         mx = std::max(mx, m.data()[i]);
       }
-      for (int64_t i = 0; i < m.size(); ++i) {
-        KQ_CHECK(std::isfinite(m.data()[i]), kInvalidArgument)
-            << "cannot compress a matrix with NaN or Inf (element " << i << ")";
-      }
       float min_value = static_cast<float>(mn), max_value = static_cast<float>(mx);
+      KQ_CHECK(std::isfinite(min_value) && std::isfinite(max_value), kInvalidArgument)
+          << "cannot compress: values outside the float range";
       if (max_value == min_value) max_value = min_value + (1.0 + std::fabs(min_value));
       c.min_value_ = min_value;
       c.range_ = max_value - min_value;
-      KQ_CHECK(c.range_ > 0.0f, kInvalidArgument) << "cannot compress: zero range";
+      KQ_CHECK(c.range_ > 0.0f && HeaderIsSane(c.min_value_, c.range_), kInvalidArgument)
+          << "cannot compress: the value range [" << min_value << ", " << max_value
+          << "] is zero or too wide for a compressed matrix";
       break;
     }
     case CompressionMethod::kTwoByteSignedInteger:
@@ -278,7 +300,7 @@ void CompressedMatrix::ReadAfterToken(std::istream& is, const std::string& token
   } else if (token == "CM3") {
     format_ = kOneByte;
   } else {
-    KQ_THROW(kFormat) << "expected compressed-matrix token CM, CM2 or CM3, got '" << token << "' "
+    KQ_THROW(kFormat) << "expected compressed-matrix token CM, CM2 or CM3, got '" << QuoteBytes(token) << "' "
                       << DescribePosition(is);
   }
   char header[16];
@@ -288,6 +310,11 @@ void CompressedMatrix::ReadAfterToken(std::istream& is, const std::string& token
   std::memcpy(&num_rows_, header + 8, 4);
   std::memcpy(&num_cols_, header + 12, 4);
   data_.clear();
+  // A hostile or corrupt header: NaN / Inf (or a range so wide that min + range overflows) would
+  // decompress to NaN / Inf silently. Kaldi's own compressor never writes such a header.
+  KQ_CHECK(HeaderIsSane(min_value_, range_), kFormat)
+      << "compressed matrix header holds an invalid value range (min " << min_value_
+      << ", range " << range_ << ") " << DescribePosition(is);
   if (num_cols_ == 0) {
     // Kaldi writes an empty CompressedMatrix as a 20-byte header (including the unused format
     // word) but reads back only 16; consume the trailing zero bytes it leaves behind.

@@ -33,7 +33,7 @@ std::vector<std::string> ReadConfigFile(const std::string& path) {
     if (line.empty()) continue;
     KQ_CHECK(line.compare(0, 2, "--") == 0 && line.size() > 2, kInvalidArgument)
         << "config file '" << path << "', line " << lineno
-        << ": expected an option of the form --name=value, got '" << line << "'";
+        << ": expected an option of the form --name=value, got '" << QuoteBytes(line, 200) << "'";
     out.push_back(line);
   }
   KQ_CHECK(!in.bad(), kIo) << "error reading config file '" << path << "'";

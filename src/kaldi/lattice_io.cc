@@ -257,7 +257,7 @@ void PrintText(std::ostream& os, const Fst& f, bool acceptor) {
 
 [[noreturn]] void TextFail(const std::string& msg, size_t line_no, const std::string& line) {
   KQ_THROW(kFormat) << "reading text lattice: " << msg << " on line " << line_no << " of the "
-                    << "lattice: '" << line << "'";
+                    << "lattice: '" << QuoteBytes(line, 200) << "'";
 }
 
 bool ParseInt(const std::string& s, int32_t* v) {
@@ -327,8 +327,17 @@ void ParseText(const TextLines& t, bool acceptor, fst::VectorFst<Arc>* out) {
   using W = typename Arc::Weight;
   out->DeleteStates();
   const size_t arc_cols = acceptor ? 3 : 4;
+  // States are created up to the largest id named (as OpenFst's and Kaldi's text readers do), so
+  // the ids are bounded by what the text can describe: each line names at most two states, and
+  // a densely numbered lattice of L lines has ids below 2L (Kaldi's writer prints every state,
+  // so its ids are below L). A larger id would make a few bytes of text allocate gigabytes.
+  const int64_t max_state = 2 * static_cast<int64_t>(t.cols.size());
   auto ensure = [&](int32_t s, size_t n, const std::string& line) {
-    if (s < 0 || s > (1 << 30)) TextFail("bad state id", n, line);
+    if (s < 0) TextFail("bad state id", n, line);
+    if (s >= max_state)
+      TextFail("state id " + std::to_string(s) + " is out of range for a lattice of " +
+                   std::to_string(t.cols.size()) + " lines",
+               n, line);
     while (s >= out->NumStates()) out->AddState();
   };
   for (size_t n = 0; n < t.cols.size(); ++n) {

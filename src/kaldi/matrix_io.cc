@@ -74,7 +74,7 @@ template <typename Real>
 void ReadBinaryMatrix(std::istream& is, Matrix<Real>* m) {
   std::string token = ReadToken(is, true);
   KQ_CHECK(token == MatrixToken<Real>(), kFormat)
-      << "failed to read matrix: expected token " << MatrixToken<Real>() << ", got '" << token
+      << "failed to read matrix: expected token " << MatrixToken<Real>() << ", got '" << QuoteBytes(token)
       << "' " << DescribePosition(is);
   int32_t rows = ReadBasicType<int32_t>(is, true);
   int32_t cols = ReadBasicType<int32_t>(is, true);
@@ -111,7 +111,7 @@ template <typename Real>
 void ReadBinaryVector(std::istream& is, std::vector<Real>* v) {
   std::string token = ReadToken(is, true);
   KQ_CHECK(token == VectorToken<Real>(), kFormat)
-      << "failed to read vector: expected token " << VectorToken<Real>() << ", got '" << token
+      << "failed to read vector: expected token " << VectorToken<Real>() << ", got '" << QuoteBytes(token)
       << "' " << DescribePosition(is);
   int32_t dim = ReadBasicType<int32_t>(is, true);
   KQ_CHECK(dim >= 0, kFormat) << "failed to read vector: invalid dimension " << dim << " "

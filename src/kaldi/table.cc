@@ -31,7 +31,7 @@ bool ReadScriptEntry(std::istream& is, int64_t* line_number, ScriptEntry* entry)
     for (char ch : line) blank = blank && std::isspace(static_cast<unsigned char>(ch));
     KQ_CHECK(!blank, kFormat) << "empty line " << *line_number << " in script file";
     KQ_CHECK(ParseScriptLine(line, entry), kFormat)
-        << "invalid line " << *line_number << " in script file: \"" << line
+        << "invalid line " << *line_number << " in script file: \"" << QuoteBytes(line, 200)
         << "\" (expected \"<key> <rxfilename>\")";
     return true;
   }

@@ -20,7 +20,7 @@ int32_t ParseInt(const std::string& s, std::istream& is) {
   char* end = nullptr;
   long v = std::strtol(s.c_str(), &end, 10);
   KQ_CHECK(!s.empty() && *end == '\0' && v >= 0 && v < kMaxPhones, kFormat)
-      << "expected a phone id, got '" << s << "' " << DescribePosition(is);
+      << "expected a phone id, got '" << QuoteBytes(s) << "' " << DescribePosition(is);
   return static_cast<int32_t>(v);
 }
 }  // namespace
@@ -46,7 +46,7 @@ void HmmTopology::Read(std::istream& is, bool binary) {
     std::string tok = ReadToken(is, binary);
     while (tok != "</Topology>") {
       KQ_CHECK(tok == "<TopologyEntry>", kFormat)
-          << "expected <TopologyEntry> or </Topology>, got " << tok << " " << DescribePosition(is);
+          << "expected <TopologyEntry> or </Topology>, got '" << QuoteBytes(tok) << "' " << DescribePosition(is);
       ExpectToken(is, binary, "<ForPhones>");
       std::vector<int32_t> entry_phones;
       while ((tok = ReadToken(is, binary)) != "</ForPhones>")
@@ -54,7 +54,7 @@ void HmmTopology::Read(std::istream& is, bool binary) {
       TopologyEntry entry;
       tok = ReadToken(is, binary);
       while (tok != "</TopologyEntry>") {
-        KQ_CHECK(tok == "<State>", kFormat) << "expected <State>, got " << tok << " "
+        KQ_CHECK(tok == "<State>", kFormat) << "expected <State>, got '" << QuoteBytes(tok) << "' "
                                             << DescribePosition(is);
         int32_t state = ReadBasicType<int32_t>(is, binary);
         KQ_CHECK(state == static_cast<int32_t>(entry.size()) && state < kMaxStates, kFormat)
@@ -76,7 +76,7 @@ void HmmTopology::Read(std::istream& is, bool binary) {
           entry.back().transitions.emplace_back(dst, prob);
           tok = ReadToken(is, binary);
         }
-        KQ_CHECK(tok == "</State>", kFormat) << "expected </State>, got " << tok << " "
+        KQ_CHECK(tok == "</State>", kFormat) << "expected </State>, got '" << QuoteBytes(tok) << "' "
                                              << DescribePosition(is);
         tok = ReadToken(is, binary);
       }
@@ -208,7 +208,7 @@ void TransitionModel::Read(std::istream& is, bool binary, bool opening_token_rea
   topo_.Read(is, binary);
   std::string tok = ReadToken(is, binary);
   KQ_CHECK(tok == "<Tuples>" || tok == "<Triples>", kFormat)
-      << "expected <Tuples> or <Triples>, got " << tok << " " << DescribePosition(is);
+      << "expected <Tuples> or <Triples>, got '" << QuoteBytes(tok) << "' " << DescribePosition(is);
   const bool tuples = tok == "<Tuples>";
   int32_t n = ReadBasicType<int32_t>(is, binary);
   KQ_CHECK(n >= 0, kFormat) << "bad number of transition states " << n;

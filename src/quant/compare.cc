@@ -35,8 +35,7 @@ nnet::ActivationObserver Capturer(Capture* cap) {
 
 Comparer::Comparer(const nnet::ExecutableNet& reference, const nnet::ExecutableNet& test,
                    const nnet::ComputeOptions& opts)
-    : ref_net_(reference),
-      ref_(std::make_unique<nnet::Executor>(reference, opts)),
+    : ref_(std::make_unique<nnet::Executor>(reference, opts)),
       test_(std::make_unique<nnet::Executor>(test, opts)) {
   KQ_CHECK(reference.graph.OutputDim() == test.graph.OutputDim(), kInvalidArgument)
       << "the models have different output dimensions (" << reference.graph.OutputDim() << " vs "

@@ -42,7 +42,6 @@ class Comparer {
   void Print(std::FILE* out, const std::string& prefix) const;
 
  private:
-  const nnet::ExecutableNet& ref_net_;
   std::unique_ptr<nnet::Executor> ref_, test_;
   std::vector<std::string> layer_order_;
   std::map<std::string, SqnrAccumulator> layers_;

@@ -129,7 +129,12 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
     for (const nnet::DescExpr& p : g.ops[i].input.parts) nnet::CollectOps(p, &named);
     std::sort(named.begin(), named.end());
     named.erase(std::unique(named.begin(), named.end()), named.end());
-    for (int32_t src : named) consumers[src].push_back(i);
+    for (int32_t src : named) {
+      // DeserializeInt8Model validates the graph (descriptors name earlier ops only).
+      KQ_CHECK(src >= 0 && src < i, kInternal)
+          << "int8 graph: op '" << g.ops[i].name << "' reads op " << src;
+      consumers[src].push_back(i);
+    }
   }
   auto selection = [&](const Op& op) {
     for (const nnet::DescExpr& p : op.input.parts)

@@ -1,5 +1,6 @@
 #include "quant/int8_model_io.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +24,11 @@ constexpr size_t kAlign = 64;
 constexpr size_t kSectionEntry = 24;  // tag[8], u64 offset, u64 size
 const char* const kSections[] = {"META", "TRANS", "PRIORS", "GRAPH", "LAYERS"};
 constexpr uint32_t kNumSections = 5;
+// Bounds on what a graph section may declare, far above any real network (Kaldi layers have
+// at most a few thousand columns and Append()s of a few parts) and small enough that every
+// dimension sum of nnet::ValidateGraph stays inside int32.
+constexpr int32_t kMaxDim = 1 << 20;
+constexpr uint32_t kMaxParts = 1024;
 
 bool HostIsLittleEndian() {
   const uint32_t one = 1;
@@ -186,6 +192,8 @@ DescExpr ReadExpr(Reader* r, int depth) {
   e.value = r->I32();
   e.scale = r->F32();
   e.dim = r->I32();
+  KQ_CHECK(e.dim >= 0 && e.dim <= kMaxDim, kFormat)
+      << "corrupt int8 model: descriptor dimension " << e.dim << " at byte offset " << r->pos() - 8;
   uint32_t n = r->Count(1 << 16, "descriptor children");
   for (uint32_t i = 0; i < n; ++i) e.children.push_back(ReadExpr(r, depth + 1));
   return e;
@@ -227,10 +235,15 @@ Graph ReadGraph(Reader* r) {
     KQ_CHECK(type <= static_cast<uint32_t>(OpType::kPermute), kFormat)
         << "corrupt int8 model: op type " << type << " of '" << op.name << "'";
     op.type = static_cast<OpType>(type);
-    uint32_t parts = r->Count(1 << 16, "descriptor parts");
+    uint32_t parts = r->Count(kMaxParts, "descriptor parts");
     for (uint32_t p = 0; p < parts; ++p) op.input.parts.push_back(ReadExpr(r, 0));
     op.input_dim = r->I32();
     op.output_dim = r->I32();
+    KQ_CHECK(op.input_dim >= 0 && op.input_dim <= kMaxDim && op.output_dim >= 0 &&
+                 op.output_dim <= kMaxDim,
+             kFormat)
+        << "corrupt int8 model: op '" << QuoteBytes(op.name) << "' has dimensions "
+        << op.input_dim << " -> " << op.output_dim << " (byte offset " << r->pos() - 8 << ")";
     op.relu_after = r->Bool();
     uint64_t rows = r->U64(), cols = r->U64();
     std::vector<float> w = r->Vec<float>();
@@ -245,12 +258,23 @@ Graph ReadGraph(Reader* r) {
     op.scale = r->Vec<float>();
     op.offset = r->Vec<float>();
     op.ints = r->Vec<int32_t>();
+    for (int32_t v : op.ints)
+      KQ_CHECK(v >= 0 && v <= kMaxDim, kFormat)
+          << "corrupt int8 model: op '" << QuoteBytes(op.name) << "' has index/size " << v;
     op.target_rms = r->F32();
     op.add_log_stddev = r->Bool();
     g.ops.push_back(std::move(op));
   }
   KQ_CHECK(g.output >= -1 && g.output < static_cast<int32_t>(g.ops.size()), kFormat)
       << "corrupt int8 model: output op index " << g.output;
+  // Everything that walks the graph (OutputGrids, the planner, the executor) relies on its
+  // invariants -- descriptors name only earlier ops, dimensions and shapes agree -- so a graph
+  // section that breaks them is refused here, whether the checksum matches or not.
+  try {
+    nnet::ValidateGraph(g, /*weights_optional=*/true);
+  } catch (const Error& e) {
+    throw Error(Error::Code::kFormat, std::string("corrupt int8 model: graph section: ") + e.what());
+  }
   return g;
 }
 
@@ -309,6 +333,8 @@ void ReadLayers(Reader* r, Int8Model* m) {
     KQ_CHECK(q.act.scale > 0.0f, kFormat) << "corrupt int8 model: scale of '" << q.name << "'";
     for (float s : q.weight_scale)
       KQ_CHECK(s > 0.0f, kFormat) << "corrupt int8 model: weight scale of '" << q.name << "'";
+    KQ_CHECK(std::find(m->layer_ops.begin(), m->layer_ops.end(), op) == m->layer_ops.end(), kFormat)
+        << "corrupt int8 model: two int8 layers for op '" << QuoteBytes(g.name) << "'";
     m->layer_ops.push_back(op);
     m->layers.push_back(std::move(q));
   }

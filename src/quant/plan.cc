@@ -1,5 +1,6 @@
 #include "quant/plan.h"
 
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -46,18 +47,16 @@ class Lines {
       while (ss >> w) words.push_back(w);
       if (!words.empty()) return words;
     }
-    Fail() << "unexpected end of file";
-    return {};
+    // (Throwing here matters: the callers index the words returned.)
+    Throw(line_no_ == 0 ? "empty plan file" : "unexpected end of file (truncated plan?)");
   }
+  // The next line, which must start with `key` and have at least min_words words.
   std::vector<std::string> Expect(const std::string& key, size_t min_words) {
     auto w = Next();
-    if (w[0] != key || w.size() < min_words) Fail() << "expected '" << key << "', got '" << w[0] << "'";
+    if (w[0] != key) Throw("expected '" + key + "', got '" + QuoteBytes(w[0]) + "'");
+    if (w.size() < min_words)
+      Throw("'" + key + "' needs " + std::to_string(min_words - 1) + " value(s)");
     return w;
-  }
-  internal::ErrorBuilder Fail() const {
-    internal::ErrorBuilder b(Error::Code::kFormat);
-    b << path_ << ": line " << line_no_ << ": ";
-    return b;
   }
   [[noreturn]] void Throw(const std::string& msg) const {
     throw Error(Error::Code::kFormat, path_ + ": line " + std::to_string(line_no_) + ": " + msg);
@@ -66,26 +65,28 @@ class Lines {
     try {
       size_t pos = 0;
       float v = std::stof(s, &pos);
-      if (pos != s.size()) Throw("bad number '" + s + "'");
+      if (pos != s.size()) Throw("bad number '" + QuoteBytes(s) + "'");
       return v;
     } catch (const std::logic_error&) {
-      Throw("bad number '" + s + "'");
+      Throw("bad number '" + QuoteBytes(s) + "'");
     }
   }
   int32_t Int(const std::string& s) const {
     try {
       size_t pos = 0;
       long v = std::stol(s, &pos);
-      if (pos != s.size()) Throw("bad integer '" + s + "'");
+      if (pos != s.size()) Throw("bad integer '" + QuoteBytes(s) + "'");
+      if (v < INT32_MIN || v > INT32_MAX) Throw("integer '" + QuoteBytes(s) + "' out of range");
       return static_cast<int32_t>(v);
     } catch (const std::logic_error&) {
-      Throw("bad integer '" + s + "'");
+      Throw("bad integer '" + QuoteBytes(s) + "'");
     }
   }
   std::vector<float> Floats(const std::vector<std::string>& w) const {
     int32_t n = Int(w[1]);
     if (n < 0 || static_cast<size_t>(n) + 2 != w.size())
-      Throw(w[0] + ": declared " + w[1] + " values, found " + std::to_string(w.size() - 2));
+      Throw(QuoteBytes(w[0]) + ": declared " + QuoteBytes(w[1]) + " values, found " +
+            std::to_string(w.size() - 2));
     std::vector<float> v;
     for (size_t i = 2; i < w.size(); ++i) v.push_back(Float(w[i]));
     return v;
@@ -152,11 +153,16 @@ void WritePlan(const std::string& path, const Plan& plan) {
 Plan ReadPlan(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   KQ_CHECK(f.good(), kIo) << "cannot open plan '" << path << "'";
-  Lines in(f, path);
+  return ReadPlan(f, path);
+}
+
+Plan ReadPlan(std::istream& is, const std::string& path) {
+  Lines in(is, path);
   Plan plan;
   auto w = in.Expect("kaldiq-plan", 2);
   if (w[1] != "1" && w[1] != "2")
-    in.Throw("unsupported plan version " + w[1] + " (this kaldiq reads versions 1 and 2)");
+    in.Throw("unsupported plan version " + QuoteBytes(w[1]) +
+             " (this kaldiq reads versions 1 and 2)");
   Scheme& s = plan.scheme;
   s.name = in.Expect("scheme", 2)[1];
   try {
@@ -168,6 +174,7 @@ Plan ReadPlan(const std::string& path) {
     auto ob = in.Expect("observer", 3);
     s.observer = ParseObserverKind(ob[1]);
     s.percentile = in.Float(ob[2]);
+    if (!std::isfinite(s.percentile)) in.Throw("observer parameter must be finite");
     s.bias_correction = in.Int(in.Expect("bias-correction", 2)[1]) != 0;
     s.fold_input_affine = in.Int(in.Expect("fold-input-affine", 2)[1]) != 0;
     s.input_layer_float = in.Int(in.Expect("input-layer-float", 2)[1]) != 0;
@@ -195,6 +202,7 @@ Plan ReadPlan(const std::string& path) {
         in.Throw(e.what());
       }
       s.equalize_alpha = in.Float(w[2]);
+      if (!std::isfinite(s.equalize_alpha)) in.Throw("equalize-method alpha must be finite");
       continue;
     }
     if (w[0] == "equalize") {
@@ -204,7 +212,7 @@ Plan ReadPlan(const std::string& path) {
       e.scale = in.Floats(std::vector<std::string>(w.begin() + 1, w.end()));
       for (float sc : e.scale)
         if (!(sc > 0.0f) || !std::isfinite(sc))
-          in.Throw("equalize " + e.producer + ": scales must be finite and > 0");
+          in.Throw("equalize " + QuoteBytes(e.producer) + ": scales must be finite and > 0");
       plan.equalize.push_back(std::move(e));
       continue;
     }
@@ -221,21 +229,31 @@ Plan ReadPlan(const std::string& path) {
       l.act_min = in.Float(mm[1]);
       l.act_max = in.Float(mm[2]);
       auto qp = in.Expect("act-qparams", 3);
-      l.act = ChooseQParams(std::min(l.act_min, l.act_max), l.act_max, s.act);
+      try {
+        l.act = ChooseQParams(std::min(l.act_min, l.act_max), l.act_max, s.act);
+      } catch (const Error& e) {
+        in.Throw("layer " + QuoteBytes(l.name) + ": " + e.what());
+      }
       l.act.scale = in.Float(qp[1]);
       l.act.zero_point = in.Int(qp[2]);
-      if (!(l.act.scale > 0.0f)) in.Throw("activation scale must be positive");
+      if (!(l.act.scale > 0.0f) || !std::isfinite(l.act.scale))
+        in.Throw("activation scale must be positive and finite");
       if (l.act.zero_point < l.act.qmin || l.act.zero_point > l.act.qmax)
         in.Throw("activation zero point outside the grid");
       l.weight_zero_point = in.Int(in.Expect("weight-zero-point", 2)[1]);
       l.weight_scales = in.Floats(in.Expect("weight-scales", 2));
       l.bias_delta = in.Floats(in.Expect("bias-delta", 2));
       if (static_cast<int32_t>(l.weight_scales.size()) != l.output_dim)
-        in.Throw("layer " + l.name + ": weight-scales count differs from the output dimension");
+        in.Throw("layer " + QuoteBytes(l.name) +
+                 ": weight-scales count differs from the output dimension");
       for (float sc : l.weight_scales)
-        if (!(sc > 0.0f)) in.Throw("layer " + l.name + ": weight scales must be positive");
+        if (!(sc > 0.0f) || !std::isfinite(sc))
+          in.Throw("layer " + QuoteBytes(l.name) + ": weight scales must be positive and finite");
+      for (float d : l.bias_delta)
+        if (!std::isfinite(d)) in.Throw("layer " + QuoteBytes(l.name) + ": bias-delta must be finite");
       if (!l.bias_delta.empty() && static_cast<int32_t>(l.bias_delta.size()) != l.output_dim)
-        in.Throw("layer " + l.name + ": bias-delta count differs from the output dimension");
+        in.Throw("layer " + QuoteBytes(l.name) +
+                 ": bias-delta count differs from the output dimension");
     }
     in.Expect("end-layer", 1);
     plan.layers.push_back(std::move(l));

@@ -29,6 +29,7 @@
 //   end
 #pragma once
 
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ struct Plan {
 
 void WritePlan(const std::string& path, const Plan& plan);
 Plan ReadPlan(const std::string& path);
+// The same from an open stream; `path` names it in messages.
+Plan ReadPlan(std::istream& is, const std::string& path);
 
 // The graph the plan's layers describe: `graph` (from LowerForInt8) with plan.equalize applied.
 // Throws kInvalidArgument naming the plan when an equalisation does not fit the graph.

@@ -2,6 +2,7 @@
 // the CLI catches it once and prints "kaldiq <cmd>: error: <what()>".
 #pragma once
 
+#include <cstddef>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,76 @@ struct ErrorThrower {
   [[noreturn]] void operator&(const ErrorBuilder& b) const { b.Throw(); }
 };
 }  // namespace internal
+
+// Bytes read from a file, quoted for an error message: printable ASCII as is, anything else
+// (control characters, binary, non-ASCII) as \xNN, at most `max_bytes` of the input followed by
+// "..." when longer -- so a garbage file cannot echo binary or terminal escapes into the user's
+// terminal, nor a megabyte-long "token" into a message. Use it wherever a message quotes what
+// was read (tokens, words, lines).
+inline std::string QuoteBytes(const std::string& bytes, size_t max_bytes = 64) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  const size_t n = bytes.size() < max_bytes ? bytes.size() : max_bytes;
+  out.reserve(n + 8);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (n < bytes.size()) out += "...";
+  return out;
+}
+
+// A whole message made safe for a terminal: control characters and bytes that are not part of
+// valid UTF-8 become \xNN (valid UTF-8 -- non-ASCII keys and file names -- is kept). The CLI
+// prints every error through it, as a backstop for call sites that quote raw bytes.
+inline std::string SanitizeForTerminal(const std::string& msg) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(msg.size());
+  auto escape = [&](unsigned char c) {
+    out += "\\x";
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  };
+  for (size_t i = 0; i < msg.size();) {
+    const unsigned char c = static_cast<unsigned char>(msg[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) escape(c);
+      else out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // Length of a valid UTF-8 sequence starting here (0 if invalid): no overlong forms, no
+    // surrogates, nothing above U+10FFFF.
+    size_t len = 0;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c >= 0xe0 && c <= 0xef) len = 3;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4;
+    bool ok = len > 0 && i + len <= msg.size();
+    for (size_t k = 1; ok && k < len; ++k)
+      ok = (static_cast<unsigned char>(msg[i + k]) & 0xc0) == 0x80;
+    if (ok && len >= 3) {
+      const unsigned char c1 = static_cast<unsigned char>(msg[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
+          (c == 0xf4 && c1 >= 0x90))
+        ok = false;
+    }
+    if (!ok) {
+      escape(c);
+      ++i;
+      continue;
+    }
+    out.append(msg, i, len);
+    i += len;
+  }
+  return out;
+}
 
 }  // namespace kaldiq
 

@@ -2,12 +2,15 @@
 // never a crash).
 #include <gtest/gtest.h>
 
+#include <fst/const-fst.h>
+#include <fst/equal.h>
 #include <fst/vector-fst.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "decode/graph_io.h"
@@ -117,6 +120,116 @@ TEST(GraphIoTest, AbsurdHeaderSizesAreRefusedBeforeAllocating) {
   const std::string path = TempPath("huge.fst");
   WriteAll(path, bytes);
   EXPECT_THROW(ReadDecodingGraph(path), Error);
+  std::remove(path.c_str());
+}
+
+std::string ErrorOf(const std::string& bytes) {
+  std::istringstream is(bytes);
+  try {
+    ReadDecodingGraph(is, "test.fst");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string Header(const std::string& type, int32_t version, int64_t states, int64_t arcs,
+                   int32_t name_len = -1) {
+  std::string h;
+  auto put = [&](const void* p, size_t n) { h.append(static_cast<const char*>(p), n); };
+  const int32_t magic = 2125659606, flags = 0;
+  const uint64_t props = 0;
+  const int64_t start = 0;
+  put(&magic, 4);
+  const int32_t n = name_len >= 0 ? name_len : static_cast<int32_t>(type.size());
+  put(&n, 4);
+  h += type;
+  const int32_t an = 8;
+  put(&an, 4);
+  h += "standard";
+  put(&version, 4);
+  put(&flags, 4);
+  put(&props, 8);
+  put(&start, 8);
+  put(&states, 8);
+  put(&arcs, 8);
+  return h;
+}
+
+// NumStates()*20 + NumArcs()*16 overflowed int64 for declared counts near 2^62, so the size
+// guard could be bypassed; counts are now checked by division.
+TEST(GraphIoTest, SizeCheckCannotOverflow) {
+  const std::string pad(64, '\0');
+  EXPECT_NE(ErrorOf(Header("const", 2, 0x0666666666666667, 0) + pad).find("states"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Header("const", 2, 1, 0x1000000000000001) + pad).find("arcs"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Header("const", 2, 3, 1) + pad).find("only"), std::string::npos);
+}
+
+// Inputs that OpenFst's own readers spend unbounded time or memory on are refused up front.
+TEST(GraphIoTest, HeaderStringsAndArcCountsAreBounded) {
+  // A 2^31-byte type name (OpenFst's FstHeader::Read reads it one byte at a time).
+  EXPECT_NE(ErrorOf(Header("const", 2, 0, 0, 0x7fffffff)).find("bad length"), std::string::npos);
+  // A vector FST state declaring 2^40 arcs (OpenFst reserves them).
+  std::string v = Header("vector", 2, 1, 1);
+  const float w = 0;
+  const int64_t narcs = int64_t{1} << 40;
+  v.append(reinterpret_cast<const char*>(&w), 4);
+  v.append(reinterpret_cast<const char*>(&narcs), 8);
+  v += std::string(16, '\0');
+  EXPECT_NE(ErrorOf(v).find("declares 1099511627776 arcs"), std::string::npos);
+  // No state count (-1): OpenFst reads until the end; refused.
+  EXPECT_NE(ErrorOf(Header("vector", 2, -1, 0) + std::string(48, '\0')).find("without a state count"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Header("compact", 2, 0, 0)).find("not supported"), std::string::npos);
+}
+
+// The vector reader (kaldiq's own) gives what OpenFst wrote, from a file and from a pipe.
+TEST(GraphIoTest, VectorFstReadsBackExactly) {
+  fst::StdVectorFst v;
+  for (int s = 0; s < 5; ++s) v.AddState();
+  v.SetStart(2);
+  for (int s = 0; s < 5; ++s) {
+    for (int a = 0; a < s; ++a) v.AddArc(s, fst::StdArc(s + a, 10 * a, 0.5f * a, (s + a) % 5));
+  }
+  v.SetFinal(4, 1.5f);
+  v.SetFinal(0, 0.0f);
+  std::ostringstream os;
+  ASSERT_TRUE(v.Write(os, fst::FstWriteOptions()));
+  const std::string path = TempPath("vector5.fst");
+  WriteAll(path, os.str());
+  for (const std::string& rx : {path, "cat " + path + " |"}) {
+    SCOPED_TRACE(rx);
+    DecodingGraph g = ReadDecodingGraph(rx);
+    ASSERT_TRUE(g.vector_fst != nullptr);
+    EXPECT_TRUE(fst::Equal(*g.vector_fst, v));
+    EXPECT_EQ(g.vector_fst->Start(), 2);
+  }
+  // The const form, plain and aligned (padding before each array), through a pipe (read into
+  // memory, then checked like a file).
+  // Layout: header, [padding to 16], 5 states x 20 bytes, [padding], 10 arcs x 16 bytes.
+  size_t header_bytes = 0;
+  for (bool align : {false, true}) {
+    SCOPED_TRACE(align);
+    std::ostringstream cs;
+    fst::FstWriteOptions opts;
+    opts.align = align;
+    ASSERT_TRUE(fst::StdConstFst(v).Write(cs, opts));
+    WriteAll(path, cs.str());
+    DecodingGraph c = ReadDecodingGraph("cat " + path + " |");
+    ASSERT_TRUE(c.const_fst != nullptr);
+    EXPECT_TRUE(fst::Equal(*c.const_fst, v));
+    // A state whose arc offset points elsewhere (OpenFst would index the arc array with it):
+    // state 1's arcs start at offset 0 (state 0 has none); make it 7.
+    if (!align) header_bytes = cs.str().size() - 5 * 20 - 10 * 16;
+    const size_t states_at = header_bytes + (align ? (16 - header_bytes % 16) % 16 : 0);
+    std::string probe = cs.str();
+    const uint32_t wrong = 7;
+    std::memcpy(&probe[states_at + 20 + 4], &wrong, 4);
+    EXPECT_NE(ErrorOf(probe).find("corrupt decoding graph: state 1"), std::string::npos)
+        << ErrorOf(probe);
+  }
   std::remove(path.c_str());
 }
 

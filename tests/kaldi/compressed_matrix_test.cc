@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -171,6 +172,67 @@ TEST(CompressedMatrix, CorruptHeadersAreErrors) {
     MatrixF out;
     EXPECT_THROW(ReadMatrix(is, true, &out), Error);
   }
+}
+
+// A header holding NaN / Inf (or a range whose maximum overflows float) is refused -- it used to
+// decompress to NaN and copy-feats reported success -- and the table error names the key.
+TEST(CompressedMatrix, NonFiniteHeaderIsRefusedNamingTheKey) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const struct {
+    const char* token;
+    float min, range;
+  } cases[] = {{"CM", nan, 1.0f}, {"CM2", 0.0f, inf}, {"CM3", 1.0f, nan}, {"CM", 3e38f, 3e38f}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.token);
+    std::string header(16, '\0');
+    const int32_t rows = 2, cols = 2;
+    std::memcpy(&header[0], &c.min, 4);
+    std::memcpy(&header[4], &c.range, 4);
+    std::memcpy(&header[8], &rows, 4);
+    std::memcpy(&header[12], &cols, 4);
+    const std::string payload(std::string(c.token) == "CM" ? 2 * (8 + 2) : 8, '\x40');
+    const std::string path = ::testing::TempDir() + "/kq_cm_nan.ark";
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << "utt7 " << std::string("\0B", 2) << c.token << ' ' << header << payload;
+    }
+    try {
+      SequentialMatrixReader r("ark:" + path);
+      FAIL() << "accepted, first value " << r.Value()(0, 0);
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("key 'utt7'"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("invalid value range"), std::string::npos) << msg;
+    }
+  }
+}
+
+// Compression with the integer methods converted NaN / huge values to int (undefined); every
+// method now refuses non-finite values, and huge finite ones stay defined (clamped as Kaldi's
+// code does for in-range ones).
+TEST(CompressedMatrix, EveryMethodRefusesNanAndClampsHugeValues) {
+  for (int method = 1; method <= 7; ++method) {
+    SCOPED_TRACE(method);
+    MatrixF m(2, 2);
+    m(0, 1) = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_THROW(CompressedMatrix::Compress(m, static_cast<CompressionMethod>(method)), Error);
+  }
+  MatrixF big(1, 2);
+  big(0, 0) = 1e30f;
+  big(0, 1) = -1e30f;
+  for (auto method : {CompressionMethod::kTwoByteSignedInteger,
+                      CompressionMethod::kOneByteUnsignedInteger, CompressionMethod::kOneByteZeroOne}) {
+    MatrixF back;
+    CompressedMatrix::Compress(big, method).CopyToMatrix(&back);
+    EXPECT_GT(back(0, 0), back(0, 1));  // clamped to the top and bottom of the grid
+  }
+  // A range that overflows float is refused rather than written as an Inf header.
+  MatrixF wide(1, 2);
+  wide(0, 0) = 3e38f;
+  wide(0, 1) = -3e38f;
+  EXPECT_THROW(CompressedMatrix::Compress(wide, CompressionMethod::kTwoByteAuto), Error);
+  EXPECT_NO_THROW(CompressedMatrix::Compress(big, CompressionMethod::kTwoByteAuto));
 }
 
 // Kaldi-written compressed matrices: the chain egs in ../shared hold "CM" feature chunks

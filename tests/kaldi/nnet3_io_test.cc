@@ -465,6 +465,20 @@ TEST(Nnet3Io, NotAModel) {
   EXPECT_NE(err.find("not a Kaldi nnet3 model"), std::string::npos) << err;
 }
 
+// A garbage model must not echo raw binary or terminal escapes: what the message quotes from the
+// file is escaped (\xNN) and cut.
+TEST(Nnet3Io, ErrorsQuoteGarbageSafely) {
+  TempDir dir;
+  const std::string garbage = std::string("\0B<Nnet3> \n", 11) + "\x1b[2J\x07\xff\xfe" +
+                              std::string(5000, '\x01') + " rest\n\n";
+  WriteFileBytes(dir.File("garbage.mdl"), garbage);
+  const std::string err = ErrorOf(dir.File("garbage.mdl"));
+  ASSERT_FALSE(err.empty());
+  for (unsigned char c : err) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << int(c) << " in " << err;
+  EXPECT_NE(err.find("\\x1b[2J\\x07\\xff"), std::string::npos) << err;
+  EXPECT_LT(err.size(), 2000u) << err;  // not the 5000-byte "token"
+}
+
 // Every single-byte corruption of a small binary model (all component types) must end in a
 // kaldiq::Error or a valid model -- never a crash, another exception type, or a huge allocation.
 TEST(Nnet3Io, CorruptedBytesGiveCleanErrors) {

@@ -172,6 +172,21 @@ TEST(LatticeIo, CorruptBytesGiveClearErrors) {
   ExpectFormatError("\n0\t1\t2\t1,2,3_y\n\n", "bad arc weight");
 }
 
+// A 19-byte text lattice naming state 10^9 used to create 10^9 states (10 GB, minutes); ids are
+// now bounded by what the text can describe (2 x its lines), and sparse ids inside that bound
+// still read as OpenFst's text reader would (the states in between exist, unconnected).
+TEST(LatticeIo, TextStateIdsAreBoundedByTheInput) {
+  ExpectFormatError("\n0\t1000000000\t1\n\n", "out of range for a lattice of 1 lines");
+  ExpectFormatError("\n0\t-1\t1\n\n", "bad state id");
+  std::istringstream is("\n0\t3\t7\n3\n\n");
+  CompactLattice c;
+  kaldi::ReadCompactLattice(is, &c);
+  EXPECT_EQ(c.NumStates(), 4);
+  EXPECT_EQ(c.Start(), 0);
+  EXPECT_EQ(c.NumArcs(0), 1u);
+  EXPECT_EQ(c.Final(3), CompactLatticeWeight::One());
+}
+
 TEST(LatticeIo, HoldersFollowTheTableConcept) {
   EXPECT_FALSE(kaldi::CompactLatticeHolder::kUsesBinaryMarker);
   EXPECT_FALSE(kaldi::CompactLatticeHolder::IsTextOnly());

@@ -268,6 +268,64 @@ TEST(PlanAndModel, CorruptTruncatedAndMismatchingFiles) {
   }
 }
 
+// A file whose checksum matches its content can still be hostile (or written by a buggy
+// writer): a graph section naming an op out of range crashed OutputGrids; it is refused on
+// reading, naming the problem.
+TEST(PlanAndModel, ConsistentButCorruptGraphIsRefused) {
+  Plan plan;
+  Graph g;
+  const Int8Model good = QuantizeTiny("best", &plan, &g);
+  const std::string path = TempPath("hostile.int8");
+  for (int32_t node : {1000000, -5, 6}) {  // past the end, negative, a later op (a cycle)
+    SCOPED_TRACE(node);
+    Int8Model m = good;
+    m.graph.ops.back().input.parts[0].node = node;
+    std::ofstream(path, std::ios::binary) << SerializeInt8Model(m);
+    const std::string err = ErrorOf(path);
+    EXPECT_NE(err.find("corrupt int8 model: graph section"), std::string::npos) << err;
+    EXPECT_NE(err.find(path), std::string::npos) << err;
+  }
+  Int8Model dims = good;
+  dims.graph.ops[1].output_dim = -3;
+  std::ofstream(path, std::ios::binary) << SerializeInt8Model(dims);
+  EXPECT_NE(ErrorOf(path).find("dimensions"), std::string::npos) << ErrorOf(path);
+  std::remove(path.c_str());
+}
+
+// An empty or truncated plan was a segmentation fault (the line reader returned no words and
+// the caller indexed them).
+TEST(PlanAndModel, EmptyAndTruncatedPlansAreErrors) {
+  Plan plan;
+  Graph g;
+  QuantizeTiny("best", &plan, &g);
+  const std::string plan_path = TempPath("trunc.plan");
+  WritePlan(plan_path, plan);
+  std::string text;
+  {
+    std::ifstream in(plan_path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  size_t lines = 0;
+  for (size_t cut = 0; cut < text.size(); cut = text.find('\n', cut) + 1, ++lines) {
+    SCOPED_TRACE(cut);
+    std::istringstream is(text.substr(0, cut));
+    try {
+      ReadPlan(is, "cut.plan");
+      ADD_FAILURE() << "a plan cut after " << lines << " lines was accepted";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("cut.plan: line ", 0), 0u) << msg;
+      EXPECT_NE(msg.find(cut == 0 ? "empty plan file" : "end of file"), std::string::npos) << msg;
+    }
+  }
+  EXPECT_GT(lines, 20u);
+  std::istringstream whole(text);
+  EXPECT_EQ(ReadPlan(whole, "whole.plan").layers.size(), plan.layers.size());
+  std::remove(plan_path.c_str());
+}
+
 TEST(Observer, RangesOnKnownData) {
   // 0..999 uniform plus one outlier at 10000.
   Observer ob(1);

@@ -37,16 +37,17 @@ int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,
     std::printf("%s", app.help().c_str());
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "kaldiq %s: error: %s\n\n%s", cmd.c_str(), e.what(), app.help().c_str());
+    std::fprintf(stderr, "kaldiq %s: error: %s\n\n%s", cmd.c_str(),
+                 SanitizeForTerminal(e.what()).c_str(), app.help().c_str());
     return 1;
   } catch (const std::exception& e) {  // an unreadable or malformed --config file
-    std::fprintf(stderr, "kaldiq %s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "kaldiq %s: error: %s\n", cmd.c_str(), SanitizeForTerminal(e.what()).c_str());
     return 1;
   }
   try {
     return body();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kaldiq %s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "kaldiq %s: error: %s\n", cmd.c_str(), SanitizeForTerminal(e.what()).c_str());
     return 1;
   }
 }

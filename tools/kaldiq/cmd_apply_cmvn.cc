@@ -79,8 +79,8 @@ int ApplyCmvnMain(const ApplyCmvnFlags& f) {
           kaldi::ApplyCmvn(*stats, f.norm_vars, &feat);
         }
       } catch (const Error& e) {
-        std::fprintf(stderr, "kaldiq apply-cmvn: warning: utterance '%s': %s\n", utt.c_str(),
-                     e.what());
+        std::fprintf(stderr, "kaldiq apply-cmvn: warning: utterance '%s': %s\n", SanitizeForTerminal(utt).c_str(),
+                     SanitizeForTerminal(e.what()).c_str());
         ++num_err;
         continue;
       }

@@ -40,8 +40,8 @@ bool Accumulate(const std::string& utt, const MatrixF& feats,
   try {
     kaldi::AccCmvnStats(feats, weights, stats);
   } catch (const Error& e) {
-    std::fprintf(stderr, "kaldiq compute-cmvn-stats: warning: utterance '%s': %s\n", utt.c_str(),
-                 e.what());
+    std::fprintf(stderr, "kaldiq compute-cmvn-stats: warning: utterance '%s': %s\n", SanitizeForTerminal(utt).c_str(),
+                 SanitizeForTerminal(e.what()).c_str());
     return false;
   }
   return true;

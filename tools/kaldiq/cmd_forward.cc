@@ -98,7 +98,8 @@ int Forward(const ForwardFlags& f) {
     for (Item& item : batch) {
       if (!item.error.empty()) {
         std::fprintf(stderr, "kaldiq forward: warning: utterance '%s': %s (skipped)\n",
-                     item.key.c_str(), item.error.c_str());
+                     SanitizeForTerminal(item.key).c_str(),
+                     SanitizeForTerminal(item.error).c_str());
         ++num_fail;
       } else {
         writer.Write(item.key, item.result);

@@ -86,7 +86,7 @@ int64_t ForEachUtterance(
       ++ok;
     } catch (const Error& e) {
       std::fprintf(stderr, "kaldiq %s: warning: utterance '%s': %s (skipped)\n", cmd.c_str(),
-                   key.c_str(), e.what());
+                   SanitizeForTerminal(key).c_str(), SanitizeForTerminal(e.what()).c_str());
       ++failed;
     }
     progress.Add(1);

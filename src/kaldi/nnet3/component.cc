@@ -13,7 +13,7 @@ namespace kaldiq::kaldi {
 namespace internal {
 
 void UnexpectedToken(std::istream& is, const std::string& expected, const std::string& got) {
-  KQ_THROW(kFormat) << "expected " << expected << ", got " << got << " " << DescribePosition(is);
+  KQ_THROW(kFormat) << "expected " << expected << ", got '" << QuoteBytes(got) << "' " << DescribePosition(is);
 }
 
 void ReadUpdatableCommon(std::istream& is, bool binary, UpdatableCommon* c) {
@@ -56,8 +56,8 @@ Component ReadComponent(std::istream& is, bool binary, const std::string& name) 
   c.name = name;
   std::string open = ReadToken(is, binary);
   if (open.size() < 3 || open.front() != '<' || open.back() != '>' || open[1] == '/')
-    KQ_THROW(kFormat) << "component '" << name << "': expected a component type token like "
-                      << "<AffineComponent>, got " << open << " " << DescribePosition(is);
+    KQ_THROW(kFormat) << "component '" << QuoteBytes(name) << "': expected a component type token like "
+                      << "<AffineComponent>, got '" << QuoteBytes(open) << "' " << DescribePosition(is);
   const std::string type = open.substr(1, open.size() - 2);
   try {
     if (!internal::ReadAffineFamily(type, is, binary, &c.params) &&

@@ -49,7 +49,7 @@ int32_t ParseInt(const std::string& s, std::istream& is, const char* what) {
   long v = std::strtol(s.c_str(), &end, 10);
   KQ_CHECK(!s.empty() && end && *end == '\0' && errno == 0 && v >= INT32_MIN && v <= INT32_MAX,
            kFormat)
-      << "bad integer '" << s << "' in " << what << " " << DescribePosition(is);
+      << "bad integer '" << QuoteBytes(s) << "' in " << what << " " << DescribePosition(is);
   return static_cast<int32_t>(v);
 }
 

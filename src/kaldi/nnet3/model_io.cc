@@ -40,7 +40,7 @@ void SplitConfigLine(const std::string& line, std::string* type,
     while (q < line.size() && IsKeyChar(line[q])) ++q;
     if (q > p + 1 && q < line.size() && line[q] == '=') keys.emplace_back(p + 1, q);
   }
-  KQ_CHECK(!keys.empty() || j >= line.size(), kFormat) << "cannot parse config line: " << line;
+  KQ_CHECK(!keys.empty() || j >= line.size(), kFormat) << "cannot parse config line: " << QuoteBytes(line, 200);
   for (size_t k = 0; k < keys.size(); ++k) {
     size_t value_end = k + 1 < keys.size() ? keys[k + 1].first : line.size();
     std::string key = line.substr(keys[k].first, keys[k].second - keys[k].first);
@@ -48,14 +48,14 @@ void SplitConfigLine(const std::string& line, std::string* type,
     while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
       value.pop_back();
     KQ_CHECK(kv->emplace(key, value).second, kFormat)
-        << "duplicate '" << key << "=' in config line: " << line;
+        << "duplicate '" << QuoteBytes(key) << "=' in config line: " << QuoteBytes(line, 200);
   }
 }
 
 std::string Take(std::map<std::string, std::string>* kv, const std::string& key,
                  const std::string& line) {
   auto it = kv->find(key);
-  KQ_CHECK(it != kv->end(), kFormat) << "missing '" << key << "=' in config line: " << line;
+  KQ_CHECK(it != kv->end(), kFormat) << "missing '" << key << "=' in config line: " << QuoteBytes(line, 200);
   std::string v = it->second;
   kv->erase(it);
   return v;
@@ -67,7 +67,7 @@ int32_t TakeInt(std::map<std::string, std::string>* kv, const std::string& key,
   char* end = nullptr;
   long x = std::strtol(v.c_str(), &end, 10);
   KQ_CHECK(!v.empty() && *end == '\0' && x >= 0 && x < (1L << 30), kFormat)
-      << "bad integer '" << v << "' for " << key << " in config line: " << line;
+      << "bad integer '" << QuoteBytes(v) << "' for " << key << " in config line: " << QuoteBytes(line, 200);
   return static_cast<int32_t>(x);
 }
 
@@ -89,17 +89,17 @@ NnetNode ParseConfigLine(const std::string& line) {
     node.input = ParseDescriptor(Take(&kv, "input", line));
     if (kv.count("objective")) node.objective = Take(&kv, "objective", line);
     KQ_CHECK(node.objective == "linear" || node.objective == "quadratic", kFormat)
-        << "bad objective '" << node.objective << "' in config line: " << line;
+        << "bad objective '" << QuoteBytes(node.objective) << "' in config line: " << QuoteBytes(line, 200);
   } else if (type == "dim-range-node") {
     node.type = NodeType::kDimRange;
     node.input_node_name = Take(&kv, "input-node", line);
     node.dim_offset = TakeInt(&kv, "dim-offset", line);
     node.dim = TakeInt(&kv, "dim", line);
   } else {
-    KQ_THROW(kFormat) << "unknown config line type '" << type << "' in: " << line;
+    KQ_THROW(kFormat) << "unknown config line type '" << QuoteBytes(type) << "' in: " << QuoteBytes(line, 200);
   }
-  KQ_CHECK(kv.empty(), kFormat) << "unexpected '" << kv.begin()->first
-                                << "=' in config line: " << line;
+  KQ_CHECK(kv.empty(), kFormat) << "unexpected '" << QuoteBytes(kv.begin()->first)
+                                << "=' in config line: " << QuoteBytes(line, 200);
   return node;
 }
 
@@ -200,11 +200,18 @@ void WriteNnet(std::ostream& os, bool binary, const Nnet& nnet) {
 }
 
 KaldiModel ReadKaldiModel(const std::string& rxfilename) {
-  KaldiModel model;
   try {
-    Input input(rxfilename);
-    std::istream& is = input.Stream();
-    const bool binary = input.binary();
+    Input input(rxfilename, /*read_binary_header=*/false);
+    return ReadKaldiModel(input.Stream());
+  } catch (const Error& e) {
+    throw e.WithContext(rxfilename);
+  }
+}
+
+KaldiModel ReadKaldiModel(std::istream& is) {
+  KaldiModel model;
+  {
+    const bool binary = ReadBinaryMarker(is);
     std::string first = ReadToken(is, binary);
     if (first == "<TransitionModel>") {
       model.has_transition_model = true;
@@ -215,10 +222,8 @@ KaldiModel ReadKaldiModel(const std::string& rxfilename) {
       ReadNnetBody(is, binary, &model.nnet);
     } else {
       KQ_THROW(kFormat) << "not a Kaldi nnet3 model: expected <TransitionModel> or <Nnet3>, got "
-                        << first;
+                        << QuoteBytes(first);
     }
-  } catch (const Error& e) {
-    throw e.WithContext(rxfilename);
   }
   return model;
 }

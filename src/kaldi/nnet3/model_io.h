@@ -29,6 +29,9 @@ struct KaldiModel {
 // "final.mdl: component 'tdnn3.affine' (NaturalGradientAffineComponent): expected <BiasParams>, got ..."
 // or "model.raw: unsupported component type <LstmNonlinearityComponent> (component 'lstm1.c')".
 KaldiModel ReadKaldiModel(const std::string& rxfilename);
+// The same from an open stream positioned at the start of the file (binary marker included);
+// errors carry no file name.
+KaldiModel ReadKaldiModel(std::istream& is);
 // Writes atomically (temp file + rename through kaldi::Output). Text mode uses Kaldi's
 // precision (7 significant digits), so text round trips are byte-identical too.
 void WriteKaldiModel(const std::string& wxfilename, const KaldiModel& model, bool binary);
