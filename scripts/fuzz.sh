@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh [seconds-per-target]        default 60; every target
 #   KQ_FUZZ_TARGETS="lattice plan" scripts/fuzz.sh 600    only these
 #   KQ_FUZZ_JOBS=2 ...                          run that many targets at once (each one process)
+#   KQ_FUZZ_SEED=1 ...                          fixed libFuzzer seed (CI: the same mutations on
+#                                               every run, so a clean tree stays green); default random
 # Limits (the bar every target must clear): -timeout=10 (an input running over 10 s is a
 # finding), -rss_limit_mb=2048 and -malloc_limit_mb=2048 (a 2 GB process or allocation is a
 # finding), leaks (LeakSanitizer), any ASan/UBSan report. Findings are saved under
@@ -64,8 +66,9 @@ run_one() {
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t" "$root/tests/fuzz_regressions/$t"
   local dict=()
   [ -f "$root/fuzz/dict/$t.dict" ] && dict=(-dict="$root/fuzz/dict/$t.dict")
-  local rc=0
-  "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 \
+  local rc=0 seed=()
+  [ -n "${KQ_FUZZ_SEED:-}" ] && seed=(-seed="$KQ_FUZZ_SEED")
+  "$build/fuzz/fuzz_$t" "${seed[@]}" -max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -close_fd_mask=1 \
     -artifact_prefix="$build/artifacts/$t/" "${dict[@]}" \
     "$build/corpus/$t" "$build/seeds/$t" "$root/tests/fuzz_regressions/$t" >"$log" 2>&1 || rc=$?

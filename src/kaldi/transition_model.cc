@@ -1,5 +1,6 @@
 // Kaldi's HmmTopology and TransitionModel serialisation (src/hmm/hmm-topology.cc,
 // transition-model.cc) and the transition-id index maps.
+#include <limits>
 #include "kaldi/transition_model.h"
 
 #include <algorithm>
@@ -268,13 +269,21 @@ void TransitionModel::ComputeDerived() {
     state2id_[ts] = cur;
     if (ts <= n) {
       const Tuple& t = tuples_[ts - 1];
-      KQ_CHECK(t.forward_pdf >= 0 && t.self_loop_pdf >= 0, kFormat)
-          << "negative pdf-id in transition state " << ts;
+      // The upper bound keeps `pdf + 1` below from overflowing on a hostile file.
+      KQ_CHECK(t.forward_pdf >= 0 && t.self_loop_pdf >= 0 &&
+                   t.forward_pdf < std::numeric_limits<int32_t>::max() &&
+                   t.self_loop_pdf < std::numeric_limits<int32_t>::max(),
+               kFormat)
+          << "pdf-id out of range in transition state " << ts;
       num_pdfs_ = std::max({num_pdfs_, t.forward_pdf + 1, t.self_loop_pdf + 1});
       const auto& entry = topo_.TopologyForPhone(t.phone);
       KQ_CHECK(t.hmm_state >= 0 && t.hmm_state < static_cast<int32_t>(entry.size()), kFormat)
           << "transition state " << ts << ": HMM state " << t.hmm_state << " out of range";
-      cur += static_cast<int32_t>(entry[t.hmm_state].transitions.size());
+      const int64_t next = static_cast<int64_t>(cur) +
+                           static_cast<int64_t>(entry[t.hmm_state].transitions.size());
+      KQ_CHECK(next < std::numeric_limits<int32_t>::max(), kFormat)
+          << "too many transition-ids (transition state " << ts << ")";
+      cur = static_cast<int32_t>(next);
     }
   }
   id2state_.assign(cur, 0);
