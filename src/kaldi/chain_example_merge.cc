@@ -459,6 +459,66 @@ void TruncateDerivWeights(int32_t truncate, NnetChainExample* eg) {
   }
 }
 
+void ModifyChainExampleContext(int32_t left_context, int32_t right_context, NnetChainExample* eg,
+                               std::string* warning) {
+  if (left_context == -1 && right_context == -1) return;
+  NnetIo* input = nullptr;
+  const NnetChainSupervision* output = nullptr;
+  for (NnetIo& io : eg->inputs) {
+    for (const Index& index : io.indexes)
+      KQ_CHECK(index.n == 0, kInvalidArgument)
+          << "Too late to perform frame selection/context reduction on these examples "
+             "(already merged?)";
+    if (io.name == "input") input = &io;
+  }
+  for (const NnetChainSupervision& sup : eg->outputs) {
+    for (const Index& index : sup.indexes)
+      KQ_CHECK(index.n == 0, kInvalidArgument)
+          << "Too late to perform frame selection/context reduction on these examples "
+             "(already merged?)";
+    if (sup.name == "output") output = &sup;
+  }
+  KQ_CHECK(input != nullptr && !input->indexes.empty(), kInvalidArgument)
+      << "Example does not have any input named 'input'";
+  KQ_CHECK(output != nullptr && !output->indexes.empty(), kInvalidArgument)
+      << "Example does not have any output named 'output'";
+  auto [in_lo, in_hi] = std::minmax_element(
+      input->indexes.begin(), input->indexes.end(),
+      [](const Index& a, const Index& b) { return a.t < b.t; });
+  auto [out_lo, out_hi] = std::minmax_element(
+      output->indexes.begin(), output->indexes.end(),
+      [](const Index& a, const Index& b) { return a.t < b.t; });
+  int32_t min_t = in_lo->t, max_t = in_hi->t;
+  const int32_t min_out = out_lo->t, max_out = out_hi->t;
+  if (left_context != -1) {
+    if (min_out - min_t < left_context && warning != nullptr) {
+      *warning = "You requested --left-context=" + std::to_string(left_context) +
+                 ", but example only has left-context of " + std::to_string(min_out - min_t);
+    }
+    min_t = std::max(min_t, min_out - left_context);
+  }
+  if (right_context != -1) {
+    KQ_CHECK(max_t - max_out >= right_context, kInvalidArgument)
+        << "You requested --right-context=" << right_context
+        << ", but example only has right-context of " << max_t - max_out;
+    max_t = std::min(max_t, max_out + right_context);
+  }
+  std::vector<int64_t> keep;
+  for (size_t i = 0; i < input->indexes.size(); ++i)
+    if (input->indexes[i].t >= min_t && input->indexes[i].t <= max_t) keep.push_back(static_cast<int64_t>(i));
+  KQ_CHECK(!keep.empty(), kInvalidArgument) << "FilterExample removed all indexes for 'input'";
+  if (keep.size() == input->indexes.size()) return;
+  MatrixF full, kept(static_cast<int64_t>(keep.size()), input->features.NumCols());
+  input->features.GetMatrix(&full);
+  std::vector<Index> indexes;
+  for (size_t k = 0; k < keep.size(); ++k) {
+    indexes.push_back(input->indexes[keep[k]]);
+    std::copy(full.Row(keep[k]), full.Row(keep[k]) + full.cols(), kept.Row(static_cast<int64_t>(k)));
+  }
+  input->indexes = std::move(indexes);
+  input->features = GeneralMatrix(std::move(kept));
+}
+
 ChainExampleMerger::ChainExampleMerger(MinibatchSizeRules rules, EmitFn emit)
     : rules_(std::move(rules)), emit_(std::move(emit)) {}
 

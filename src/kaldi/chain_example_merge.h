@@ -76,6 +76,14 @@ void ShiftChainExampleTimes(int32_t shift, NnetChainExample* eg);
 // 2 * truncate < frames per sequence (kInvalidArgument).
 void TruncateDerivWeights(int32_t truncate, NnetChainExample* eg);
 
+// nnet3-chain-copy-egs --left-context / --right-context (ModifyChainExampleContext): keeps
+// only the rows of input "input" within left/right frames of output "output" (-1 = keep all);
+// compressed features of a shortened input become a float matrix, as in Kaldi. Requires an
+// unmerged eg with "input" and "output" (kInvalidArgument). When the eg has less left context
+// than asked, *warning is set (Kaldi warns); less right context is an error (as in Kaldi).
+void ModifyChainExampleContext(int32_t left_context, int32_t right_context, NnetChainExample* eg,
+                               std::string* warning);
+
 // Kaldi's ChainExampleMerger (nnet3-chain-merge-egs): groups egs by structure and hands each
 // full minibatch to `emit` as the list of unmerged egs in arrival order (callers merge them
 // with MergeChainExamples, or keep them apart). Finish() emits what the rules allow from the

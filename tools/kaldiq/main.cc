@@ -23,6 +23,12 @@ const Command* Commands(int* count) {
       {"wer", RunWer, "word error rate (like compute-wer)"},
       {"score", RunScore, "LM-weight x penalty sweep over lattices (like score_kaldi.sh)"},
       {"lattice-best-path", RunLatticeBestPath, "1-best from lattices (like lattice-best-path)"},
+      {"nnet3-chain-copy-egs", RunNnet3ChainCopyEgs,
+       "copy chain egs: frame shift, subsets, outputs (like nnet3-chain-copy-egs)"},
+      {"nnet3-chain-merge-egs", RunNnet3ChainMergeEgs,
+       "merge chain egs into minibatches (like nnet3-chain-merge-egs)"},
+      {"nnet3-chain-shuffle-egs", RunNnet3ChainShuffleEgs,
+       "shuffle chain egs (like nnet3-chain-shuffle-egs)"},
   };
   *count = static_cast<int>(sizeof(kCommands) / sizeof(kCommands[0]));
   return kCommands;
