@@ -41,8 +41,8 @@ struct DenominatorResult {
 };
 
 // nnet_output: F * N rows (row t * N + n) x DenGraph::NumPdfs() columns. When deriv is not null
-// (same shape), adds deriv_weight * gamma to it. The computation is split over num_threads
-// slices of sequences; the result is identical for any num_threads.
+// (same shape), adds deriv_weight * gamma to it. The sequences are processed in slices of 16,
+// shared by num_threads threads; the result is identical for any num_threads.
 DenominatorResult ComputeDenominator(const DenGraph& graph, float leaky_hmm_coefficient,
                                      int32_t num_sequences, const MatrixF& nnet_output,
                                      float deriv_weight, MatrixF* deriv, int num_threads = 1);
