@@ -340,20 +340,21 @@ ChainSupervision MergeSupervision(const std::vector<const ChainSupervision*>& in
 
 }  // namespace
 
-NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bool compress) {
+std::vector<NnetIo> MergeChainInputs(const std::vector<const NnetChainExample*>& egs,
+                                     bool compress) {
   KQ_CHECK(!egs.empty(), kInvalidArgument) << "no egs to merge";
   const int32_t num_egs = static_cast<int32_t>(egs.size());
-  NnetChainExample out;
-  // Inputs, by name in sorted order (Kaldi's GetIoNames uses a std::set).
+  std::vector<NnetIo> out;
+  // By name in sorted order (Kaldi's GetIoNames uses a std::set).
   std::set<std::string> names;
-  for (const NnetChainExample& eg : egs)
-    for (const NnetIo& io : eg.inputs) names.insert(io.name);
+  for (const NnetChainExample* eg : egs)
+    for (const NnetIo& io : eg->inputs) names.insert(io.name);
   for (const std::string& name : names) {
     NnetIo merged;
     merged.name = name;
     int64_t cols = -1, rows = 0;
-    for (const NnetChainExample& eg : egs) {
-      for (const NnetIo& io : eg.inputs) {
+    for (const NnetChainExample* eg : egs) {
+      for (const NnetIo& io : eg->inputs) {
         if (io.name != name) continue;
         KQ_CHECK(cols == -1 || io.features.NumCols() == cols, kInvalidArgument)
             << "Merging examples with inconsistent feature dims: " << cols << " vs. "
@@ -366,7 +367,7 @@ NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bo
     int64_t row = 0;
     MatrixF part;
     for (int32_t n = 0; n < num_egs; ++n) {
-      for (const NnetIo& io : egs[n].inputs) {
+      for (const NnetIo& io : egs[n]->inputs) {
         if (io.name != name) continue;
         for (Index index : io.indexes) {
           KQ_CHECK(index.n == 0, kInvalidArgument)
@@ -381,27 +382,44 @@ NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bo
     }
     merged.features = GeneralMatrix(std::move(feats));
     if (compress) merged.features.Compress();
-    out.inputs.push_back(std::move(merged));
+    out.push_back(std::move(merged));
   }
+  return out;
+}
+
+std::vector<Index> MergeChainOutputIndexes(const std::vector<const NnetChainExample*>& egs,
+                                           size_t output) {
+  std::vector<Index> indexes;
+  for (size_t n = 0; n < egs.size(); ++n) {
+    KQ_CHECK(output < egs[n]->outputs.size() &&
+                 egs[n]->outputs[output].name == egs[0]->outputs[output].name,
+             kInvalidArgument)
+        << "cannot merge egs with different outputs";
+    for (Index index : egs[n]->outputs[output].indexes) {
+      KQ_CHECK(index.n == 0, kInvalidArgument) << "Merging already-merged chain egs";
+      index.n = static_cast<int32_t>(n);
+      indexes.push_back(index);
+    }
+  }
+  std::sort(indexes.begin(), indexes.end());
+  return indexes;
+}
+
+NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bool compress) {
+  KQ_CHECK(!egs.empty(), kInvalidArgument) << "no egs to merge";
+  const int32_t num_egs = static_cast<int32_t>(egs.size());
+  std::vector<const NnetChainExample*> ptrs;
+  for (const NnetChainExample& eg : egs) ptrs.push_back(&eg);
+  NnetChainExample out;
+  out.inputs = MergeChainInputs(ptrs, compress);
   // Outputs, in the first eg's order.
   const size_t num_outputs = egs[0].outputs.size();
   for (size_t o = 0; o < num_outputs; ++o) {
     NnetChainSupervision merged;
     merged.name = egs[0].outputs[o].name;
+    merged.indexes = MergeChainOutputIndexes(ptrs, o);
     std::vector<const ChainSupervision*> sups;
-    for (int32_t n = 0; n < num_egs; ++n) {
-      KQ_CHECK(egs[n].outputs.size() == num_outputs && egs[n].outputs[o].name == merged.name,
-               kInvalidArgument)
-          << "cannot merge egs with different outputs";
-      const NnetChainSupervision& sup = egs[n].outputs[o];
-      sups.push_back(&sup.supervision);
-      for (Index index : sup.indexes) {
-        KQ_CHECK(index.n == 0, kInvalidArgument) << "Merging already-merged chain egs";
-        index.n = n;
-        merged.indexes.push_back(index);
-      }
-    }
-    std::sort(merged.indexes.begin(), merged.indexes.end());
+    for (int32_t n = 0; n < num_egs; ++n) sups.push_back(&egs[n].outputs[o].supervision);
     merged.supervision = MergeSupervision(sups);
     const std::vector<float>& dw0 = egs[0].outputs[o].deriv_weights;
     if (!dw0.empty()) {
@@ -528,12 +546,17 @@ ChainExampleMerger::Stats& ChainExampleMerger::StatsFor(int32_t eg_size, size_t 
 
 void ChainExampleMerger::Emit(Group* group, int32_t count) {
   std::vector<NnetChainExample> batch;
+  std::vector<std::string> keys;
   batch.reserve(static_cast<size_t>(count));
-  for (int32_t i = 0; i < count; ++i) batch.push_back(std::move(group->egs[i]));
+  for (int32_t i = 0; i < count; ++i) {
+    batch.push_back(std::move(group->egs[i]));
+    keys.push_back(std::move(group->keys[i]));
+  }
   group->egs.erase(group->egs.begin(), group->egs.begin() + count);
+  group->keys.erase(group->keys.begin(), group->keys.begin() + count);
   ++StatsFor(group->eg_size, static_cast<size_t>(group - groups_.data())).minibatches[count];
   ++num_minibatches_;
-  emit_(std::move(batch));
+  emit_(std::move(batch), std::move(keys));
 }
 
 ChainExampleMerger::Structure ChainExampleMerger::StructureOf(const NnetChainExample& eg) {
@@ -559,7 +582,7 @@ bool ChainExampleMerger::Matches(const Structure& st, const NnetChainExample& eg
   return true;
 }
 
-void ChainExampleMerger::Accept(NnetChainExample eg) {
+void ChainExampleMerger::Accept(NnetChainExample eg, std::string key) {
   KQ_CHECK(!finished_, kInternal) << "ChainExampleMerger::Accept after Finish";
   size_t g = 0;
   while (g < groups_.size() && !Matches(groups_[g].structure, eg)) ++g;
@@ -570,6 +593,7 @@ void ChainExampleMerger::Accept(NnetChainExample eg) {
   }
   Group& group = groups_[g];
   group.egs.push_back(std::move(eg));
+  group.keys.push_back(std::move(key));
   const int32_t size = rules_.MinibatchSize(group.eg_size, static_cast<int32_t>(group.egs.size()),
                                             /*input_ended=*/false);
   if (size != 0) Emit(&group, size);
@@ -590,6 +614,7 @@ void ChainExampleMerger::Finish() {
           static_cast<int64_t>(group.egs.size());
       num_discarded_ += static_cast<int64_t>(group.egs.size());
       group.egs.clear();
+      group.keys.clear();
     }
   }
 }

@@ -61,6 +61,14 @@ bool SameChainExampleStructure(const NnetChainExample& a, const NnetChainExample
 // become one float matrix (compressed with Kaldi's automatic method when `compress`).
 NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bool compress);
 
+// The two halves of MergeChainExamples for callers that keep the supervision FSTs apart: the
+// merged inputs (by name, sorted; features as one float matrix, compressed when asked) and the
+// merged, sorted indexes of output number `output`.
+std::vector<NnetIo> MergeChainInputs(const std::vector<const NnetChainExample*>& egs,
+                                     bool compress);
+std::vector<Index> MergeChainOutputIndexes(const std::vector<const NnetChainExample*>& egs,
+                                           size_t output);
+
 // The concatenation fst_0 . fst_1 ... fst_{n-1} of time-ordered supervision FSTs as Kaldi's
 // MergeSupervision leaves it (see the header comment). One FST is returned unchanged.
 StdFst ConcatSupervisionFsts(const std::vector<const StdFst*>& fsts);
@@ -85,15 +93,16 @@ void ModifyChainExampleContext(int32_t left_context, int32_t right_context, Nnet
                                std::string* warning);
 
 // Kaldi's ChainExampleMerger (nnet3-chain-merge-egs): groups egs by structure and hands each
-// full minibatch to `emit` as the list of unmerged egs in arrival order (callers merge them
-// with MergeChainExamples, or keep them apart). Finish() emits what the rules allow from the
+// full minibatch to `emit` as the list of unmerged egs in arrival order, with their keys
+// (callers merge them with MergeChainExamples, or keep them apart). Finish() emits what the rules allow from the
 // groups left, in the order the groups first appeared, and discards the rest.
 class ChainExampleMerger {
  public:
-  using EmitFn = std::function<void(std::vector<NnetChainExample>&& egs)>;
+  using EmitFn = std::function<void(std::vector<NnetChainExample>&& egs,
+                                    std::vector<std::string>&& keys)>;
   ChainExampleMerger(MinibatchSizeRules rules, EmitFn emit);
 
-  void Accept(NnetChainExample eg);
+  void Accept(NnetChainExample eg, std::string key = "");
   void Finish();
 
   // Kaldi's two summary LOG lines (ExampleMergingStats::PrintStats), after Finish().
@@ -115,6 +124,7 @@ class ChainExampleMerger {
   struct Group {
     Structure structure;
     std::vector<NnetChainExample> egs;
+    std::vector<std::string> keys;
     int32_t eg_size = 0;
   };
   static Structure StructureOf(const NnetChainExample& eg);

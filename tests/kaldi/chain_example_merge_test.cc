@@ -56,7 +56,7 @@ TEST(MinibatchSizeRules, KaldisRules) {
 std::map<int32_t, std::vector<int32_t>> MergeCounts(const std::vector<NnetChainExample>& egs,
                                                     const std::string& rule, int64_t* discarded) {
   std::map<int32_t, std::vector<int32_t>> batches;  // frames -> minibatch sizes
-  ChainExampleMerger merger(MinibatchSizeRules(rule), [&](std::vector<NnetChainExample>&& b) {
+  ChainExampleMerger merger(MinibatchSizeRules(rule), [&](std::vector<NnetChainExample>&& b, std::vector<std::string>&&) {
     batches[b[0].outputs[0].supervision.frames_per_sequence].push_back(
         static_cast<int32_t>(b.size()));
   });

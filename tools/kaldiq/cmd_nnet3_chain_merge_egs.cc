@@ -40,9 +40,16 @@ int MergeEgs(const MergeEgsFlags& f) {
   kaldi::TableWriter<kaldi::NnetChainExampleHolder> writer(f.out);
   Progress progress("nnet3-chain-merge-egs", -1, f.quiet);
   int64_t num_written = 0;
-  kaldi::ChainExampleMerger merger(rules, [&](std::vector<kaldi::NnetChainExample>&& egs) {
-    const kaldi::NnetChainExample merged = kaldi::MergeChainExamples(egs, f.compress);
+  kaldi::ChainExampleMerger merger(rules, [&](std::vector<kaldi::NnetChainExample>&& egs,
+                                              std::vector<std::string>&& keys) {
     std::string key = "merged-" + std::to_string(num_written++) + "-" + std::to_string(egs.size());
+    kaldi::NnetChainExample merged;
+    try {
+      merged = kaldi::MergeChainExamples(egs, f.compress);
+    } catch (const Error& e) {
+      throw e.WithContext("minibatch '" + key + "' (egs '" + keys.front() + "' .. '" +
+                          keys.back() + "')");
+    }
     if (f.multilingual_eg) {
       // Kaldi: "?lang=" + the first output's name after its first '-'.
       const std::string& name = merged.outputs[0].name;
@@ -50,18 +57,11 @@ int MergeEgs(const MergeEgsFlags& f) {
     }
     writer.Write(key, merged);
   });
-  std::string key;
-  try {
-    for (; !reader.Done(); reader.Next()) {
-      key = reader.Key();
-      merger.Accept(reader.Value());
-      progress.Add();
-    }
-    key.clear();
-    merger.Finish();
-  } catch (const Error& e) {
-    throw key.empty() ? e : e.WithContext("eg '" + key + "'");
+  for (; !reader.Done(); reader.Next()) {
+    merger.Accept(reader.Value(), reader.Key());
+    progress.Add();
   }
+  merger.Finish();
   reader.Close();
   writer.Close();
   progress.Finish();

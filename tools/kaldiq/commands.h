@@ -26,6 +26,7 @@ int RunRecognize(int argc, char** argv);
 int RunWer(int argc, char** argv);
 int RunScore(int argc, char** argv);
 int RunLatticeBestPath(int argc, char** argv);
+int RunChainComputeProb(int argc, char** argv);
 int RunNnet3ChainCopyEgs(int argc, char** argv);
 int RunNnet3ChainMergeEgs(int argc, char** argv);
 int RunNnet3ChainShuffleEgs(int argc, char** argv);
