@@ -438,27 +438,37 @@ NnetChainExample MergeChainExamples(const std::vector<NnetChainExample>& egs, bo
   return out;
 }
 
+namespace {
+int32_t ShiftedTime(int32_t t, int64_t shift) {
+  const int64_t v = static_cast<int64_t>(t) + shift;
+  KQ_CHECK(v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max(),
+           kInvalidArgument)
+      << "frame shift " << shift << " moves time " << t << " out of range";
+  return static_cast<int32_t>(v);
+}
+}  // namespace
+
 void ShiftChainExampleTimes(int32_t shift, NnetChainExample* eg) {
   if (shift == 0) return;
   for (NnetIo& io : eg->inputs) {
     if (io.name == "ivector") continue;
-    for (Index& index : io.indexes) index.t += shift;
+    for (Index& index : io.indexes) index.t = ShiftedTime(index.t, shift);
   }
   for (NnetChainSupervision& sup : eg->outputs) {
     // Kaldi's GetFrameSubsamplingFactor: the first t step between the indexes.
-    int32_t factor = 0;
+    int64_t factor = 0;
     for (size_t i = 1; i < sup.indexes.size(); ++i) {
       if (sup.indexes[i].t != sup.indexes[0].t) {
-        factor = sup.indexes[i].t - sup.indexes[0].t;
+        factor = static_cast<int64_t>(sup.indexes[i].t) - sup.indexes[0].t;
         break;
       }
     }
     KQ_CHECK(factor > 0, kInvalidArgument)
         << "Error getting frame subsampling factor of output '" << sup.name << "'";
-    const int32_t out_shift =
-        factor * static_cast<int32_t>(std::floor(0.5 + (shift * 1.0 / factor)));
+    const int64_t out_shift =
+        factor * static_cast<int64_t>(std::floor(0.5 + (shift * 1.0 / factor)));
     if (out_shift == 0) continue;
-    for (Index& index : sup.indexes) index.t += out_shift;
+    for (Index& index : sup.indexes) index.t = ShiftedTime(index.t, out_shift);
   }
 }
 
@@ -506,8 +516,9 @@ void ModifyChainExampleContext(int32_t left_context, int32_t right_context, Nnet
   auto [out_lo, out_hi] = std::minmax_element(
       output->indexes.begin(), output->indexes.end(),
       [](const Index& a, const Index& b) { return a.t < b.t; });
-  int32_t min_t = in_lo->t, max_t = in_hi->t;
-  const int32_t min_out = out_lo->t, max_out = out_hi->t;
+  // 64-bit: times come from the file and may be anywhere in int32.
+  int64_t min_t = in_lo->t, max_t = in_hi->t;
+  const int64_t min_out = out_lo->t, max_out = out_hi->t;
   if (left_context != -1) {
     if (min_out - min_t < left_context && warning != nullptr) {
       *warning = "You requested --left-context=" + std::to_string(left_context) +

@@ -85,29 +85,34 @@ void ExecutorChainNetwork::Forward(const std::vector<kaldi::NnetIo>& inputs,
   if (xent != nullptr) xent->Resize(static_cast<int64_t>(output_indexes.size()), out_dim);
   for (int32_t n = 0; n < num_seq; ++n) {
     // This sequence's output times (and rows), and input rows.
-    std::vector<std::pair<int32_t, int64_t>> outs;
+    // Times in 64 bits: they come from the file and may be anywhere in int32.
+    std::vector<std::pair<int64_t, int64_t>> outs;
     for (size_t r = 0; r < output_indexes.size(); ++r)
       if (output_indexes[r].n == n) outs.emplace_back(output_indexes[r].t, static_cast<int64_t>(r));
     KQ_CHECK(!outs.empty(), kInvalidArgument) << "sequence " << n << " has no outputs";
     std::sort(outs.begin(), outs.end());
-    const int32_t step = outs.size() > 1 ? outs[1].first - outs[0].first : 1;
+    const int64_t step = outs.size() > 1 ? outs[1].first - outs[0].first : 1;
     for (size_t i = 1; i < outs.size(); ++i)
       KQ_CHECK(outs[i].first - outs[i - 1].first == step && step > 0, kUnsupported)
           << "sequence " << n << ": output times are not evenly spaced";
+    KQ_CHECK(step > 0 && step <= 1000, kUnsupported)
+        << "sequence " << n << ": output step " << step << " is not supported";
     std::vector<int64_t> rows;
     for (size_t r = 0; r < input->indexes.size(); ++r)
       if (input->indexes[r].n == n) rows.push_back(static_cast<int64_t>(r));
     KQ_CHECK(!rows.empty(), kInvalidArgument) << "sequence " << n << " has no input rows";
     for (size_t i = 1; i < rows.size(); ++i)
-      KQ_CHECK(input->indexes[rows[i]].t == input->indexes[rows[i - 1]].t + 1, kUnsupported)
+      KQ_CHECK(static_cast<int64_t>(input->indexes[rows[i]].t) ==
+                   static_cast<int64_t>(input->indexes[rows[i - 1]].t) + 1,
+               kUnsupported)
           << "sequence " << n << ": input times are not consecutive";
-    const int32_t t_first = input->indexes[rows.front()].t, t_last = input->indexes[rows.back()].t;
+    const int64_t t_first = input->indexes[rows.front()].t, t_last = input->indexes[rows.back()].t;
     // First row a whole number of steps before the first output.
-    const int32_t offset = ((outs.front().first - t_first) % step + step) % step;
-    const int32_t t0 = t_first + offset;
+    const int64_t offset = ((outs.front().first - t_first) % step + step) % step;
+    const int64_t t0 = t_first + offset;
     const nnet::ExecutableNet& net = *output_net_;
-    const int32_t left = std::max(net.left_context, xent ? xent_net_->left_context : 0);
-    const int32_t right = std::max(net.right_context, xent ? xent_net_->right_context : 0);
+    const int64_t left = std::max(net.left_context, xent ? xent_net_->left_context : 0);
+    const int64_t right = std::max(net.right_context, xent ? xent_net_->right_context : 0);
     KQ_CHECK(t0 <= outs.front().first - left && t_last >= outs.back().first + right,
              kInvalidArgument)
         << "sequence " << n << ": inputs at t = " << t_first << " .. " << t_last
@@ -130,7 +135,8 @@ void ExecutorChainNetwork::Forward(const std::vector<kaldi::NnetIo>& inputs,
       iv.assign(ivector_feats.Row(found), ivector_feats.Row(found) + ivector_feats.cols());
     }
     for (int pass = 0; pass < (xent ? 2 : 1); ++pass) {
-      const MatrixF y = ExecutorFor(pass == 1, step).Compute(utt, ivector ? &iv : nullptr, nullptr);
+      const MatrixF y = ExecutorFor(pass == 1, static_cast<int32_t>(step))
+                            .Compute(utt, ivector ? &iv : nullptr, nullptr);
       MatrixF* dest = pass == 1 ? xent : output;
       for (const auto& [t, r] : outs) {
         const int64_t k = (t - t0) / step;
