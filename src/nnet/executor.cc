@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "kernels/quantize.h"
-#include "nnet/ops.h"
+#include "nnet/op_traits.h"
 #include "nnet/planner.h"
 #include "util/error.h"
 
@@ -18,6 +18,7 @@ ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& fa
   ValidateGraph(graph, /*weights_optional=*/factory != nullptr);
   ExecutableNet net;
   net.graph = std::move(graph);
+  net.graph.UpdateIndex();
   net.kernels.resize(net.graph.ops.size());
   for (size_t i = 0; i < net.graph.ops.size(); ++i) {
     const Op& op = net.graph.ops[i];
@@ -49,6 +50,7 @@ Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts) : net_(
   // the subsampling factor.
   int32_t f = opts_.frame_subsampling_factor;
   opts_.frames_per_chunk = f * ((opts_.frames_per_chunk + f - 1) / f);
+  feature_input_ = net_.graph.Find("input");
   values_.resize(net_.graph.ops.size());
   values_u8_.resize(net_.graph.ops.size());
   scratch_.resize(net_.graph.ops.size());
@@ -213,9 +215,10 @@ void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0,
     const int64_t rows = static_cast<int64_t>(op_plan.times.size());
     if (op.type == OpType::kInput) {
       float* dst = Ensure(&values_[i], rows * op.output_dim);
+      const bool is_features = i == feature_input_;
       for (int64_t r = 0; r < rows; ++r) {
         const float* src;
-        if (op.name == "input") {
+        if (is_features) {
           int32_t t = t0 + op_plan.times[r];
           src = feats.Row(std::clamp(t, 0, num_frames - 1));
         } else {
@@ -278,7 +281,12 @@ void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0,
       int64_t ldx;
       const float* x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
       float* y = Ensure(&values_[i], rows * op.output_dim);
-      RunElementwiseOp(op, x, ldx, rows, y, op.output_dim);
+      ForwardArgs args;
+      args.op = &op;
+      args.in = ConstRows{x, rows, op.input_dim, ldx};
+      args.out = Rows{y, rows, op.output_dim, op.output_dim};
+      args.times = op_plan.times.data();
+      Traits(op.type).forward(args);
       views[i] = RowView::Float(y, op.output_dim);
       if (u8_out) views[i] = Quantize(views[i], rows, i, *u8_out);
     }

@@ -126,6 +126,7 @@ class Executor {
   std::vector<std::vector<uint8_t>> scratch_u8_;
   std::vector<float> dequant_, observe_in_, observe_out_;  // u8 → float scratch
   std::vector<float> log_priors_;
+  int32_t feature_input_ = -1;  // the op "input"
 };
 
 }  // namespace kaldiq::nnet

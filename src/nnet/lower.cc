@@ -402,6 +402,7 @@ class Lowerer {
 Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
                 const LowerOptions& options) {
   Graph g = Lowerer(nnet, model_name).Run();
+  g.UpdateIndex();
   ValidateGraph(g);
   if (options.optimize) OptimizeForInference(&g);
   return g;
