@@ -80,6 +80,9 @@ struct BatchNormAttrs {
   int32_t block_dim = 0;  // statistics per column of a block; input_dim is a multiple of it
   float epsilon = 0.001f;
   float target_rms = 1.0f;
+  // The component has statistics (count > 0), so Op::scale / Op::offset hold its test-mode
+  // transform; without them only train mode can run.
+  bool has_stats = false;
 };
 struct DropoutAttrs {
   enum class Kind {
@@ -88,6 +91,8 @@ struct DropoutAttrs {
     kGeneralDropout,  // GeneralDropoutComponent: one mask row of block_dim per (sequence,
                       // ⌊t / time_period⌋) (per sequence when time_period = 0), binary
                       // {0, 1/(1−p)} or continuous U[1−2p, 1+2p]; test mode identity
+    kSpecAugmentTimeMask,  // SpecAugmentTimeMaskComponent: test mode identity (train mode is
+                           // not implemented and throws kUnsupported)
   };
   Kind kind = Kind::kDropout;
   float proportion = 0.0f;
@@ -95,6 +100,9 @@ struct DropoutAttrs {
   int32_t block_dim = 0;    // kGeneralDropout
   int32_t time_period = 0;  // kGeneralDropout
   bool continuous = false;  // kGeneralDropout
+  // kGeneralDropout with specaugment-max-proportion (frequency masking): train mode is not
+  // implemented and throws kUnsupported.
+  bool specaugment = false;
 };
 // kCopy from a NoOpComponent: the derivative is scaled by backprop_scale.
 struct CopyAttrs {

@@ -94,7 +94,11 @@ void DropoutForward(const ForwardArgs& a) {
     }
     return;
   }
-  // GeneralDropout: identity in test mode or with p = 0.
+  // GeneralDropout, SpecAugmentTimeMask: identity in test mode (or with p = 0).
+  KQ_CHECK(a.mode == ComputeMode::kTest ||
+               (d.kind == Kind::kGeneralDropout && !d.specaugment),
+           kUnsupported) << "train mode of '" << a.op->name
+                         << "' (SpecAugment masking) is not implemented";
   for (int64_t r = 0; r < a.in.rows; ++r)
     for (int64_t c = 0; c < dim; ++c) a.out.Row(r)[c] = a.in.Row(r)[c];
   if (a.mode == ComputeMode::kTest || p == 0.0f) return;
@@ -129,7 +133,8 @@ void DropoutBackward(const BackwardArgs& a) {
     }
     return;
   }
-  const bool masked = a.mode == ComputeMode::kTrain && d.proportion != 0.0f;
+  const bool masked =
+      d.kind == Kind::kGeneralDropout && a.mode == ComputeMode::kTrain && d.proportion != 0.0f;
   std::vector<int64_t> row_of;
   if (masked) {
     const int64_t mask_rows = MaskRows(d, a.out_deriv.rows, a.num_sequences, a.times, &row_of);

@@ -96,11 +96,13 @@ void ForEachBlockElement(int64_t rows, int64_t cols, int64_t block, F&& f) {
 }
 
 void BatchNormForward(const ForwardArgs& a) {
+  const BatchNormAttrs& bn = *a.op->Attrs<BatchNormAttrs>();
   if (a.mode == ComputeMode::kTest) {
+    KQ_CHECK(bn.has_stats, kInvalidArgument)
+        << "BatchNorm '" << a.op->name << "' has no statistics (count 0); cannot run in test mode";
     ScaleOffsetForward(a);
     return;
   }
-  const BatchNormAttrs& bn = *a.op->Attrs<BatchNormAttrs>();
   const int64_t dim = a.op->input_dim, block = bn.block_dim;
   const int64_t n = a.in.rows * (dim / block);  // rows of the block_dim-wide view
   KQ_CHECK(n > 0, kInvalidArgument) << "train-mode BatchNorm '" << a.op->name << "' on no rows";
