@@ -73,6 +73,7 @@ void MinibatchComputer::Forward(int32_t num_sequences, const std::vector<Minibat
   }
   plan_ = it->second.get();
   num_sequences_ = num_sequences;
+  inputs_ = inputs;
 
   std::vector<InputRows> rows(inputs.size() * static_cast<size_t>(num_sequences));
   for (size_t k = 0; k < inputs.size(); ++k) {
@@ -102,7 +103,7 @@ void MinibatchComputer::Forward(int32_t num_sequences, const std::vector<Minibat
 }
 
 void MinibatchComputer::Backward(const std::vector<const MatrixF*>& output_derivs,
-                                 Gradients* grads) {
+                                 Gradients* grads, bool input_derivs) {
   KQ_CHECK(plan_ != nullptr, kInternal) << "Backward before Forward";
   KQ_CHECK(output_derivs.size() == outputs_.size(), kInvalidArgument)
       << output_derivs.size() << " output derivatives for " << outputs_.size() << " outputs";
@@ -124,7 +125,22 @@ void MinibatchComputer::Backward(const std::vector<const MatrixF*>& output_deriv
         std::memcpy(m.Row(n * frames + f), g->Row(f * N + n), sizeof(float) * g->cols());
     d[k] = ConstRows{m.data(), m.rows(), m.cols(), m.cols()};
   }
-  chunks_.Backward(d, grads);
+  chunks_.Backward(d, grads, input_derivs);
+}
+
+MatrixF MinibatchComputer::InputDeriv(size_t k) const {
+  const MinibatchInput& in = inputs_.at(k);
+  MatrixF out(in.rows->rows(), in.rows->cols());
+  const ConstRows d = chunks_.Deriv(in.op);
+  if (!d.data) return out;
+  const std::vector<int32_t>& times = plan_->ops[in.op].times;
+  const int64_t per_seq = in.rows->rows() / num_sequences_;
+  const int64_t T = static_cast<int64_t>(times.size());
+  for (int32_t n = 0; n < num_sequences_; ++n)
+    for (int64_t r = 0; r < T; ++r)
+      std::memcpy(out.Row(n * per_seq + (times[r] - in.first_t)), d.Row(n * T + r),
+                  sizeof(float) * d.cols);
+  return out;
 }
 
 }  // namespace kaldiq::nnet

@@ -67,8 +67,12 @@ class MinibatchComputer {
 
   // Backward through the last Forward. output_derivs[k]: ∂objective/∂Output(k) in the same
   // layout, or null. Parameter gradients are ADDED to *grads (Gradients::For(graph); null =
-  // none).
-  void Backward(const std::vector<const MatrixF*>& output_derivs, Gradients* grads);
+  // none). input_derivs: also compute InputDeriv().
+  void Backward(const std::vector<const MatrixF*>& output_derivs, Gradients* grads,
+                bool input_derivs = false);
+  // After Backward(..., true): ∂objective/∂(input k of the last Forward), in that input's
+  // layout (rows the network did not read are 0).
+  MatrixF InputDeriv(size_t k) const;
 
   // The plan of the last Forward: rows per sequence of op i = plan().ops[i].times.size().
   const ChunkPlan& plan() const { return *plan_; }
@@ -81,6 +85,7 @@ class MinibatchComputer {
   std::map<std::vector<int32_t>, std::unique_ptr<ChunkPlan>> plans_;
   const ChunkPlan* plan_ = nullptr;
   int32_t num_sequences_ = 0;
+  std::vector<MinibatchInput> inputs_;
   std::vector<MatrixF> outputs_;
   std::vector<MatrixF> derivs_;  // the output derivatives in the computer's layout
 };
