@@ -20,7 +20,7 @@
 #include "kaldi/table.h"
 #include "train/chain/compute_prob.h"
 #include "train/chain/den_graph.h"
-#include "train/chain/executor_network.h"
+#include "train/chain/minibatch_network.h"
 #include "util/error.h"
 #include "util/progress.h"
 
@@ -56,7 +56,7 @@ int ComputeProb(const ComputeProbFlags& f) {
       << "only --batchnorm-test-mode=true --dropout-test-mode=true are supported";
   KQ_CHECK(f.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
   const kaldi::KaldiModel model = kaldi::ReadKaldiModel(f.model);
-  train::chain::ExecutorChainNetwork network(model.nnet, f.model);
+  train::chain::MinibatchChainNetwork network(model.nnet, f.model);
   const int32_t num_pdfs = network.OutputDim("output");
   KQ_CHECK(num_pdfs > 0, kInvalidArgument) << f.model << ": the model has no output 'output'";
   train::chain::DenGraph den_graph = [&] {
