@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -241,6 +242,64 @@ TEST(ChainExample, CorruptEgsGiveErrorsNamingTheKey) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("key '"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace kaldiq::kaldi
+
+namespace kaldiq::kaldi {
+namespace {
+
+// A small fuzz pass over the readers: random byte flips, insertions and truncations of a real
+// eg (and of a vector FST) must either parse or throw kaldiq::Error -- never crash, hang or
+// allocate without bound (run under ASan/UBSan in the sanitizer build).
+TEST(ChainExampleFuzz, CorruptedBytesNeverCrash) {
+  REQUIRE_FIXTURE();
+  std::string eg_bytes;
+  {
+    ChainEgsReader reader("ark:" + kEgsDir + "/valid_diagnostic.cegs");
+    std::ostringstream os;
+    reader.Value().Write(os, true);
+    eg_bytes = os.str();
+  }
+  std::string fst_bytes;
+  {
+    std::ostringstream os;
+    StdFst f = TinyAcceptor();
+    WriteVectorFst(os, f);
+    fst_bytes = os.str();
+  }
+  std::mt19937 gen(42);
+  int parsed = 0, rejected = 0;
+  for (int iter = 0; iter < 3000; ++iter) {
+    const bool fst = iter % 3 == 2;
+    std::string b = fst ? fst_bytes : eg_bytes;
+    const int edits = 1 + static_cast<int>(gen() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = gen() % b.size();
+      switch (gen() % 4) {
+        case 0: b[pos] = static_cast<char>(gen()); break;
+        case 1: b[pos] ^= static_cast<char>(1 << (gen() % 8)); break;
+        case 2: b.insert(pos, 1, static_cast<char>(gen())); break;
+        default: b.resize(pos); break;
+      }
+      if (b.empty()) b = "x";
+    }
+    std::istringstream is(b);
+    try {
+      if (fst) {
+        ReadVectorFst(is);
+      } else {
+        NnetChainExample eg;
+        eg.Read(is, true);
+      }
+      ++parsed;
+    } catch (const Error&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GT(rejected, 1000);
+  EXPECT_EQ(parsed + rejected, 3000);
 }
 
 }  // namespace

@@ -7,7 +7,11 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+// GCC 12 warns inside libstdc++'s regex (a false -Wmaybe-uninitialized under sanitizers).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <regex>
+#pragma GCC diagnostic pop
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,8 +19,10 @@
 #include "kaldi/chain_example.h"
 #include "kaldi/chain_example_merge.h"
 #include "kaldi/fst_io.h"
+#include "kaldi/kaldi_stream.h"
 #include "kaldi/nnet3/model_io.h"
 #include "kaldi/table.h"
+#include "kaldi/test_util.h"
 #include "train/chain/compute_prob.h"
 #include "train/chain/den_graph.h"
 #include "train/chain/minibatch_network.h"
@@ -337,6 +343,55 @@ TEST(ChainComputeProb, BadInputGivesErrorsNamingTheEg) {
     const std::string msg = ErrorOf([&] { ChainComputeProb p(FixtureOptions(), *m.den, &no_xent); });
     EXPECT_NE(msg.find("output-xent"), std::string::npos) << msg;
   }
+}
+
+}  // namespace
+}  // namespace kaldiq::train::chain
+
+namespace kaldiq::cli {
+int RunChainComputeProb(int argc, char** argv);
+}
+
+namespace kaldiq::train::chain {
+namespace {
+
+int RunCmd(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return cli::RunChainComputeProb(static_cast<int>(args.size()), argv.data());
+}
+
+TEST(ChainComputeProbCli, RunsAndFailsCleanly) {
+  REQUIRE_FIXTURE();
+  kaldiq::testing::TempDir dir;
+  const std::string tmp = dir.path();
+  {
+    kaldi::TableWriter<kaldi::NnetChainExampleHolder> w("ark:" + tmp + "/few.cegs");
+    const Egs e = ReadEgs("ark:" + kDir + "/egs/valid_diagnostic.cegs", 6);
+    for (size_t i = 0; i < e.egs.size(); ++i) w.Write(e.keys[i], e.egs[i]);
+    w.Close();
+    std::ofstream(tmp + "/empty.cegs").close();
+    kaldi::StdFst den = kaldi::ReadFstFile(kDir + "/den.fst");
+    den.arcs[3].ilabel = den.arcs[3].olabel = 969;
+    kaldi::Output out(tmp + "/bad_den.fst", true, false);
+    kaldi::WriteVectorFst(out.Stream(), den);
+    out.Commit();
+  }
+  const std::vector<std::string> base{"chain-compute-prob", "--quiet", "--l2-regularize=5e-05",
+                                      "--leaky-hmm-coefficient=0.1", "--xent-regularize=0.1",
+                                      kDir + "/final.mdl"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return RunCmd(a);
+  };
+  EXPECT_EQ(0, with({kDir + "/den.fst", "ark:" + tmp + "/few.cegs"}));
+  EXPECT_EQ(0, with({"--minibatch-size=2", kDir + "/den.fst", "ark:" + tmp + "/few.cegs"}));
+  EXPECT_EQ(1, with({kDir + "/den.fst", "ark:" + tmp + "/empty.cegs"}));        // empty archive
+  EXPECT_EQ(1, with({tmp + "/bad_den.fst", "ark:" + tmp + "/few.cegs"}));       // 969 > 968 pdfs
+  EXPECT_EQ(1, with({kDir + "/den.fst", "ark:" + tmp + "/missing.cegs"}));      // no such file
+  EXPECT_EQ(1, with({"--minibatch-size=100", kDir + "/den.fst", "ark:" + tmp + "/few.cegs"}));
 }
 
 }  // namespace
