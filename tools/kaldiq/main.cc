@@ -47,7 +47,7 @@ void PrintUsage() {
       "       kaldiq <command> --help\n\nCommands:\n");
   int n = 0;
   const auto* cmds = kaldiq::cli::Commands(&n);
-  for (int i = 0; i < n; ++i) std::printf("  %-20s %s\n", cmds[i].name, cmds[i].summary);
+  for (int i = 0; i < n; ++i) std::printf("  %-24s %s\n", cmds[i].name, cmds[i].summary);
 }
 }  // namespace
 
