@@ -84,16 +84,16 @@ void DecodeRun::DecodeOne(DecodeRunItem* item, const PrepareFn& prepare, int wor
   }
   try {
     if (prepare) prepare(item, worker);
-    if (item->input.rows() == 0) {
+    if (item->loglikes.rows() == 0) {
       *error = "Zero-length utterance: " + item->key;
       return;
     }
-    DecodableMatrixScaledMapped decodable(item->input, tid_to_pdf_, num_pdfs_,
+    DecodableMatrixScaledMapped decodable(item->loglikes, tid_to_pdf_, num_pdfs_,
                                           opts_.utterance.acoustic_scale);
-    for (int64_t i = 0; i < item->input.size(); ++i) {
-      const float v = item->input.data()[i];
+    for (int64_t i = 0; i < item->loglikes.size(); ++i) {
+      const float v = item->loglikes.data()[i];
       KQ_CHECK(v == v && v != std::numeric_limits<float>::infinity(), kInvalidArgument)
-          << "log-likelihoods contain NaN or +inf (row " << i / item->input.cols() << ")";
+          << "log-likelihoods contain NaN or +inf (row " << i / item->loglikes.cols() << ")";
     }
     if (graph_->const_fst) {
       DecodeUtterance(impl_->const_decoders[worker].get(), &decodable, item->key,
@@ -157,7 +157,7 @@ void DecodeRun::ProcessBatch(std::vector<DecodeRunItem>* items, const PrepareFn&
     DecodeOne(&(*items)[i], prepare, worker, &results[i], &errors[i]);
   });
   for (int64_t i = 0; i < n; ++i) {
-    Emit((*items)[i], &results[i], errors[i], (*items)[i].input.rows());
+    Emit((*items)[i], &results[i], errors[i], (*items)[i].loglikes.rows());
     results[i] = UtteranceResult();  // free lattices early
     progress_.Add(1);
   }

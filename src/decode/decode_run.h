@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/matrix.h"
+#include "core/utterance_input.h"
 #include "decode/decode_utterance.h"
 #include "decode/decoder_options.h"
 #include "decode/graph_io.h"
@@ -33,21 +34,17 @@ struct DecodeRunOptions {
 
 struct DecodeRunItem {
   std::string key;
-  // decode: the log-likelihoods; recognize: the features, replaced by the log-likelihoods
-  // by the prepare function.
-  MatrixF input;
-  // Extra inputs for the prepare function (recognize's i-vectors), looked up by the reader.
-  bool has_ivector = false;
-  std::vector<float> ivector;
-  bool has_online_ivectors = false;
-  MatrixF online_ivectors;
+  // What is decoded: decode reads it; recognize's prepare function computes it from `features`.
+  MatrixF loglikes;
+  // recognize: the network input (features and i-vectors), consumed by the prepare function.
+  UtteranceInput features;
   // Set by the reader when the utterance cannot be processed (e.g. no i-vector): it is then
   // reported with this message and counted as failed.
   std::string error;
 };
 
 // Optional per-utterance step run on the worker thread before decoding (the network forward of
-// `kaldiq recognize`): turns item->input into log-likelihoods. Throws kaldiq::Error to fail the
+// `kaldiq recognize`): computes item->loglikes from item->features. Throws kaldiq::Error to fail the
 // utterance. `worker` is in [0, num_threads).
 using PrepareFn = std::function<void(DecodeRunItem* item, int worker)>;
 

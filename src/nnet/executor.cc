@@ -3,21 +3,33 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <set>
 #include <string>
-#include <unordered_map>
 
-#include "kernels/quantize.h"
-#include "nnet/ops.h"
 #include "nnet/planner.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
 
+namespace {
+
+std::vector<const LinearKernel*> RawKernels(const ExecutableNet& net) {
+  std::vector<const LinearKernel*> out(net.graph.ops.size(), nullptr);
+  for (size_t i = 0; i < net.kernels.size() && i < out.size(); ++i) out[i] = net.kernels[i].get();
+  return out;
+}
+
+int32_t InputOp(const Graph& g, const char* name) {
+  const int32_t i = g.Find(name);
+  return i >= 0 && g.ops[i].type == OpType::kInput ? i : -1;
+}
+
+}  // namespace
+
 ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& factory) {
   ValidateGraph(graph, /*weights_optional=*/factory != nullptr);
   ExecutableNet net;
   net.graph = std::move(graph);
+  net.graph.UpdateIndex();
   net.kernels.resize(net.graph.ops.size());
   for (size_t i = 0; i < net.graph.ops.size(); ++i) {
     const Op& op = net.graph.ops[i];
@@ -40,7 +52,8 @@ ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& fa
   return net;
 }
 
-Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts) : net_(net), opts_(opts) {
+Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts)
+    : net_(net), opts_(opts), chunks_(net.graph, RawKernels(net), &net.u8_outputs) {
   KQ_CHECK(opts_.frame_subsampling_factor >= 1 && opts_.frames_per_chunk >= 1, kInvalidArgument)
       << "--frame-subsampling-factor and --frames-per-chunk must be > 0";
   KQ_CHECK(opts_.extra_left_context >= 0 && opts_.extra_right_context >= 0, kInvalidArgument)
@@ -49,10 +62,8 @@ Executor::Executor(const ExecutableNet& net, const ComputeOptions& opts) : net_(
   // the subsampling factor.
   int32_t f = opts_.frame_subsampling_factor;
   opts_.frames_per_chunk = f * ((opts_.frames_per_chunk + f - 1) / f);
-  values_.resize(net_.graph.ops.size());
-  values_u8_.resize(net_.graph.ops.size());
-  scratch_.resize(net_.graph.ops.size());
-  scratch_u8_.resize(net_.graph.ops.size());
+  feature_input_ = InputOp(net_.graph, "input");
+  ivector_input_ = InputOp(net_.graph, "ivector");
   if (opts_.use_priors) {
     KQ_CHECK(!net_.priors.empty(), kInvalidArgument)
         << "--use-priors given but the model has no priors (a raw nnet or an AM without priors)";
@@ -76,6 +87,10 @@ const ChunkPlan& Executor::GetPlan(int32_t num_subsampled_frames, int32_t first_
   const ChunkPlan& ref = *plan;
   plans_.emplace(std::move(key), std::move(plan));
   return ref;
+}
+
+MatrixF Executor::Compute(const UtteranceInput& input) {
+  return Compute(input.feats, input.Ivector(), input.OnlineIvectors());
 }
 
 MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivector,
@@ -153,7 +168,28 @@ MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivecto
       chunk_ivector = online_ivectors->Row(row);
     }
     const ChunkPlan& plan = GetPlan(n, first_in_rel, last_in_rel);
-    RunChunk(plan, feats, first_output_frame, chunk_ivector, &out, start);
+    // The plan's inputs: the features (edge-padded: times outside the utterance read its first /
+    // last frame) and the chunk's i-vector (one row for any time).
+    chunk_inputs_.assign(plan.inputs.size(), InputRows());
+    for (size_t k = 0; k < plan.inputs.size(); ++k) {
+      InputRows& rows = chunk_inputs_[k];
+      rows.clamp = true;
+      if (plan.inputs[k] == feature_input_) {
+        rows.data = feats.data();
+        rows.rows = feats.rows();
+        rows.stride = feats.cols();
+        rows.first_t = -first_output_frame;
+      } else if (plan.inputs[k] == ivector_input_ && chunk_ivector) {
+        rows.data = chunk_ivector;
+        rows.rows = 1;
+        rows.stride = ivector_dim;
+      }
+    }
+    chunks_.Forward(plan, 1, chunk_inputs_);
+    const int32_t o = g.output;
+    const ConstRows y = chunks_.ValueAsFloat(o);
+    for (int64_t r = 0; r < y.rows; ++r)
+      std::memcpy(out.Row(start + r), y.Row(r), sizeof(float) * y.cols);
   }
   if (!log_priors_.empty()) {
     for (int64_t r = 0; r < out.rows(); ++r) {
@@ -165,133 +201,6 @@ MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivecto
     for (int64_t i = 0; i < out.size(); ++i) out.data()[i] = std::exp(out.data()[i]);
   }
   return out;
-}
-
-namespace {
-
-template <typename T>
-T* Ensure(std::vector<T>* buf, int64_t n) {
-  if (buf->size() < static_cast<size_t>(n)) buf->resize(static_cast<size_t>(n));
-  return buf->data();
-}
-
-}  // namespace
-
-const float* Executor::AsFloat(const RowView& view, int64_t rows, int64_t cols,
-                               std::vector<float>* buf, int64_t* stride) {
-  if (view.has_float()) {
-    *stride = view.stride;
-    return view.data;
-  }
-  float* dst = Ensure(buf, rows * cols);
-  DequantizeRows(view, rows, cols, dst);
-  *stride = cols;
-  return dst;
-}
-
-RowView Executor::Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out) {
-  const int64_t cols = net_.graph.ops[op].output_dim;
-  uint8_t* dst = Ensure(&values_u8_[op], rows * cols);
-  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, 1.0f / out.grid.scale,
-                          out.grid.zero_point, out.qmin, out.qmax, 0, dst, cols);
-  RowView both = in;
-  both.q = dst;
-  both.qstride = cols;
-  both.grid = out.grid;
-  return both;
-}
-
-void Executor::RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
-                        MatrixF* out, int32_t out_row) {
-  const Graph& g = net_.graph;
-  std::vector<RowView>& views = views_;
-  views.assign(g.ops.size(), RowView());
-  const int32_t num_frames = static_cast<int32_t>(feats.rows());
-  for (int32_t i : plan.order) {
-    const Op& op = g.ops[i];
-    const OpPlan& op_plan = plan.ops[i];
-    const int64_t rows = static_cast<int64_t>(op_plan.times.size());
-    if (op.type == OpType::kInput) {
-      float* dst = Ensure(&values_[i], rows * op.output_dim);
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src;
-        if (op.name == "input") {
-          int32_t t = t0 + op_plan.times[r];
-          src = feats.Row(std::clamp(t, 0, num_frames - 1));
-        } else {
-          KQ_CHECK(ivector != nullptr, kInvalidArgument) << "no i-vector for input " << op.name;
-          src = ivector;
-        }
-        std::memcpy(dst + r * op.output_dim, src, sizeof(float) * op.output_dim);
-      }
-      views[i] = RowView::Float(dst, op.output_dim);
-      continue;
-    }
-    const LinearKernel* kernel = op.type == OpType::kAffine ? net_.kernels[i].get() : nullptr;
-    const U8Grid* in_grid = kernel ? kernel->InputGrid() : nullptr;
-    // The op's input rows: an alias of an earlier op's rows, or gathered into scratch — as u8
-    // bytes when the op takes u8 on the grid its sources hold, else as float.
-    RowView in;
-    if (op_plan.alias_op >= 0) {
-      in = views[op_plan.alias_op].Shifted(op_plan.alias_row, 0);
-    } else if (in_grid && CanGatherU8(op_plan, views, *in_grid)) {
-      uint8_t* dst = Ensure(&scratch_u8_[i], rows * op.input_dim);
-      GatherU8(op_plan, views, rows, op.input_dim, dst);
-      in = RowView::U8(dst, op.input_dim, *in_grid);
-    } else {
-      float* dst = Ensure(&scratch_[i], rows * op.input_dim);
-      Gather(op_plan, views, rows, op.input_dim, dst);
-      in = RowView::Float(dst, op.input_dim);
-    }
-    if (op.type == OpType::kOutput) {
-      int64_t stride;
-      const float* x = AsFloat(in, rows, op.output_dim, &dequant_, &stride);
-      for (int64_t r = 0; r < rows; ++r)
-        std::memcpy(out->Row(out_row + r), x + r * stride, sizeof(float) * op.output_dim);
-      continue;
-    }
-    const U8Output* u8_out =
-        i < static_cast<int32_t>(net_.u8_outputs.size()) && net_.u8_outputs[i]
-            ? &*net_.u8_outputs[i]
-            : nullptr;
-    if (op.type == OpType::kCopy) {
-      views[i] = in;
-      if (u8_out && op_plan.alias_op < 0 && in.has_float() && !in.has_u8())
-        views[i] = Quantize(in, rows, i, *u8_out);
-    } else if (op.type == OpType::kDimRange) {
-      views[i] = in.Shifted(0, op.ints[0]);
-    } else if (kernel) {
-      const bool x_u8 = in.has_u8() && in_grid && in.grid == *in_grid;
-      const void* x = x_u8 ? static_cast<const void*>(in.q) : in.data;
-      int64_t ldx = x_u8 ? in.qstride : in.stride;
-      if (!x_u8 && !in.has_float()) x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
-      if (const U8Grid* out_grid = kernel->OutputGrid()) {
-        uint8_t* y = Ensure(&values_u8_[i], rows * op.output_dim);
-        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
-        views[i] = RowView::U8(y, op.output_dim, *out_grid);
-      } else {
-        float* y = Ensure(&values_[i], rows * op.output_dim);
-        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
-        views[i] = RowView::Float(y, op.output_dim);
-      }
-    } else {
-      int64_t ldx;
-      const float* x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
-      float* y = Ensure(&values_[i], rows * op.output_dim);
-      RunElementwiseOp(op, x, ldx, rows, y, op.output_dim);
-      views[i] = RowView::Float(y, op.output_dim);
-      if (u8_out) views[i] = Quantize(views[i], rows, i, *u8_out);
-    }
-    if (observer_) {
-      // Observers see float values; u8 tensors are shown dequantized.
-      int64_t ldx, ldy;
-      const float* x = AsFloat(in, rows, op.input_dim, &observe_in_, &ldx);
-      const float* y = AsFloat(views[i], rows, op.output_dim, &observe_out_, &ldy);
-      ActivationView vin{x, rows, op.input_dim, ldx, op_plan.times.data()};
-      ActivationView vout{y, rows, op.output_dim, ldy, op_plan.times.data()};
-      observer_(op, vin, vout);
-    }
-  }
 }
 
 }  // namespace kaldiq::nnet

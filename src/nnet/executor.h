@@ -1,10 +1,12 @@
 // Executes a lowered graph on one utterance exactly as Kaldi's nnet3-compute does
-// (DecodableNnetSimple): output frames are computed in chunks of frames_per_chunk (rounded down
+// (DecodableNnetSimple): output frames are computed in chunks of frames_per_chunk (rounded up
 // to a multiple of frame_subsampling_factor), each chunk sees the features of
 // [first output frame - left context - extra left, last output frame + right context + extra right]
 // with frames outside the utterance replaced by the first/last frame, and each chunk uses one
 // online i-vector row (the one current at the middle of the chunk). Only the time indices that
-// the requested output rows need are computed in every op.
+// the requested output rows need are computed in every op. This layer does Kaldi's utterance
+// logic (chunking, edge padding, i-vector choice, priors); each chunk runs through a
+// ChunkComputer (chunk_computer.h).
 #pragma once
 
 #include <cstdint>
@@ -16,8 +18,11 @@
 #include <vector>
 
 #include "core/matrix.h"
+#include "core/utterance_input.h"
+#include "nnet/chunk_computer.h"
 #include "nnet/graph.h"
 #include "nnet/linear_kernel.h"
+#include "nnet/planner.h"
 
 namespace kaldiq::nnet {
 
@@ -32,12 +37,6 @@ struct ComputeOptions {
   int32_t online_ivector_period = 0;
   bool apply_exp = false;   // exp() of the output (after prior subtraction)
   bool use_priors = false;  // subtract log(priors) of the model (ExecutableNet::priors)
-};
-
-// A non-kernel op whose output the executor stores as u8 (q in [qmin, qmax] on `grid`).
-struct U8Output {
-  U8Grid grid;
-  int32_t qmin = 0, qmax = 255;
 };
 
 // A graph ready to run: kernels per op and the network's context.
@@ -65,25 +64,8 @@ using KernelFactory =
 ExecutableNet Prepare(Graph graph, KernelChoice kernels = KernelChoice::kFast,
                       const KernelFactory& factory = nullptr);
 
-// Rows of an op's input or output in one chunk. times[r] is the (chunk-relative) time index
-// of row r; row r starts at data + r * stride.
-struct ActivationView {
-  const float* data = nullptr;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int64_t stride = 0;
-  const int32_t* times = nullptr;
-};
-// Called once per op and chunk after the op ran (not for kInput / kOutput). Calibration hook.
-// On an optimised graph (lower.h) an affine op's output is post-ReLU when relu_after is set and
-// folded BatchNorm/ScaleOffset ops no longer exist; kCopy/kDimRange outputs alias their input.
-using ActivationObserver =
-    std::function<void(const Op& op, const ActivationView& input, const ActivationView& output)>;
-
 // Computes one utterance at a time. Thread-compatible: use one Executor per thread (they may
 // share one ExecutableNet, which must outlive them). Buffers and per-chunk plans are reused.
-struct ChunkPlan;  // planner.h
-struct RowView;    // planner.h
 
 class Executor {
  public:
@@ -92,40 +74,28 @@ class Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
-  void SetObserver(ActivationObserver observer) { observer_ = std::move(observer); }
+  void SetObserver(ActivationObserver observer) { chunks_.SetObserver(std::move(observer)); }
 
-  // feats: frames × input dim. ivector: one i-vector for the utterance (or null).
-  // online_ivectors: one row per online_ivector_period frames (or null). Returns
-  // ceil(frames / subsampling) × output dim. Throws kaldiq::Error (kInvalidArgument) on
+  // Returns ceil(frames / subsampling) × output dim. Throws kaldiq::Error (kInvalidArgument) on
   // dimension mismatch, missing/unexpected i-vectors, NaN/Inf features or an empty input.
+  MatrixF Compute(const UtteranceInput& input);
+  // The same with borrowed parts: feats (frames × input dim), ivector (one for the utterance, or
+  // null), online_ivectors (one row per online_ivector_period frames, or null).
   MatrixF Compute(const MatrixF& feats, const std::vector<float>* ivector,
                   const MatrixF* online_ivectors);
 
  private:
   const ChunkPlan& GetPlan(int32_t num_subsampled_frames, int32_t first_input_rel,
                            int32_t last_input_rel);
-  void RunChunk(const ChunkPlan& plan, const MatrixF& feats, int32_t t0, const float* ivector,
-                MatrixF* out, int32_t out_row);
-
-  // Quantizes float rows (the output of `op`) into op's u8 buffer.
-  RowView Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out);
-  // The float rows of a view: the view itself, or its u8 values dequantized into *buf.
-  static const float* AsFloat(const RowView& view, int64_t rows, int64_t cols,
-                              std::vector<float>* buf, int64_t* stride);
 
   const ExecutableNet& net_;
   ComputeOptions opts_;
-  ActivationObserver observer_;
+  ChunkComputer chunks_;
   std::map<std::vector<int32_t>, std::unique_ptr<ChunkPlan>> plans_;
-  // Per op, reused across chunks (grown, never shrunk): output rows (float, or u8 for int8
-  // kernels with an output grid) and gathered input rows of the current chunk.
-  std::vector<RowView> views_;
-  std::vector<std::vector<float>> values_;
-  std::vector<std::vector<uint8_t>> values_u8_;
-  std::vector<std::vector<float>> scratch_;
-  std::vector<std::vector<uint8_t>> scratch_u8_;
-  std::vector<float> dequant_, observe_in_, observe_out_;  // u8 → float scratch
   std::vector<float> log_priors_;
+  int32_t feature_input_ = -1;  // the op "input" (-1: none)
+  int32_t ivector_input_ = -1;  // the op "ivector" (-1: none)
+  std::vector<InputRows> chunk_inputs_;
 };
 
 }  // namespace kaldiq::nnet

@@ -2,29 +2,18 @@
 
 #include <string>
 
+#include "nnet/op_traits.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
 
-const char* OpTypeName(OpType type) {
-  switch (type) {
-    case OpType::kInput: return "Input";
-    case OpType::kOutput: return "Output";
-    case OpType::kCopy: return "Copy";
-    case OpType::kDimRange: return "DimRange";
-    case OpType::kAffine: return "Affine";
-    case OpType::kRelu: return "Relu";
-    case OpType::kScaleOffset: return "ScaleOffset";
-    case OpType::kNormalize: return "Normalize";
-    case OpType::kSigmoid: return "Sigmoid";
-    case OpType::kTanh: return "Tanh";
-    case OpType::kSoftmax: return "Softmax";
-    case OpType::kLogSoftmax: return "LogSoftmax";
-    case OpType::kElementwiseProduct: return "ElementwiseProduct";
-    case OpType::kSumGroup: return "SumGroup";
-    case OpType::kPermute: return "Permute";
+void Graph::UpdateIndex() {
+  inputs.clear();
+  outputs.clear();
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].type == OpType::kInput) inputs.push_back(static_cast<int32_t>(i));
+    if (ops[i].type == OpType::kOutput) outputs.push_back(static_cast<int32_t>(i));
   }
-  return "?";
 }
 
 int32_t Graph::Find(const std::string& name) const {
@@ -127,7 +116,7 @@ void ValidateGraph(const Graph& graph, bool weights_optional) {
     try {
       KQ_CHECK(graph.Find(op.name) == static_cast<int32_t>(i), kFormat) << "duplicate op name";
       if (op.type == OpType::kInput) {
-        KQ_CHECK(op.input.parts.empty() && op.output_dim > 0, kFormat) << "bad input op";
+        Traits(op.type).validate(op, weights_optional);
         continue;
       }
       KQ_CHECK(!op.input.parts.empty(), kFormat) << "op has no input";
@@ -135,56 +124,7 @@ void ValidateGraph(const Graph& graph, bool weights_optional) {
       int32_t in_dim = DescriptorDim(graph, op.input);
       KQ_CHECK(in_dim == op.input_dim, kFormat)
           << "input dimension " << in_dim << " does not match the component's " << op.input_dim;
-      switch (op.type) {
-        case OpType::kAffine:
-          KQ_CHECK((op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim) ||
-                       (weights_optional && op.weight.size() == 0),
-                   kFormat)
-              << "weight is " << op.weight.rows() << "x" << op.weight.cols();
-          KQ_CHECK(op.bias.empty() || static_cast<int32_t>(op.bias.size()) == op.output_dim,
-                   kFormat) << "bias has " << op.bias.size() << " entries";
-          break;
-        case OpType::kScaleOffset:
-          KQ_CHECK(op.output_dim == op.input_dim, kFormat) << "dimension changes";
-          KQ_CHECK(op.scale.empty() || static_cast<int32_t>(op.scale.size()) == op.input_dim,
-                   kFormat) << "scale has " << op.scale.size() << " entries";
-          KQ_CHECK(op.offset.empty() || static_cast<int32_t>(op.offset.size()) == op.input_dim,
-                   kFormat) << "offset has " << op.offset.size() << " entries";
-          break;
-        case OpType::kDimRange:
-          KQ_CHECK(op.ints.size() == 1 && op.ints[0] >= 0 &&
-                       op.ints[0] + op.output_dim <= op.input_dim, kFormat)
-              << "dim-range outside the input";
-          break;
-        case OpType::kSumGroup: {
-          int64_t total = 0;
-          for (int32_t s : op.ints) {
-            KQ_CHECK(s > 0, kFormat) << "empty group";
-            total += s;
-          }
-          KQ_CHECK(total == op.input_dim &&
-                       static_cast<int32_t>(op.ints.size()) == op.output_dim, kFormat)
-              << "group sizes do not match the dimensions";
-          break;
-        }
-        case OpType::kPermute:
-          KQ_CHECK(static_cast<int32_t>(op.ints.size()) == op.output_dim &&
-                       op.output_dim == op.input_dim, kFormat) << "bad column map";
-          for (int32_t c : op.ints)
-            KQ_CHECK(c >= 0 && c < op.input_dim, kFormat) << "column map entry " << c;
-          break;
-        case OpType::kElementwiseProduct:
-          KQ_CHECK(op.output_dim > 0 && op.input_dim % op.output_dim == 0 &&
-                       op.input_dim >= op.output_dim, kFormat)
-              << "input dim must be a multiple of the output dim";
-          break;
-        case OpType::kNormalize:
-          KQ_CHECK(op.output_dim == op.input_dim + (op.add_log_stddev ? 1 : 0), kFormat)
-              << "bad dimensions";
-          break;
-        default:
-          KQ_CHECK(op.output_dim == op.input_dim, kFormat) << "dimension changes";
-      }
+      Traits(op.type).validate(op, weights_optional);
     } catch (const Error& e) {
       throw e.WithContext("op '" + op.name + "' (" + op.component + ")");
     }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/matrix.h"
@@ -42,10 +43,13 @@ struct Descriptor {
   std::vector<DescExpr> parts;
 };
 
+// The op families; what each computes, which fields it reads and how it backpropagates is in
+// its traits row (op_traits.h, bodies in nnet/ops/*.cc). Append new types at the end: the int8
+// model file stores these numbers.
 enum class OpType {
   kInput,               // network input ("input", "ivector"); no descriptor
   kOutput,              // network output: the descriptor's value
-  kCopy,                // identity: NoOp, Dropout, GeneralDropout, SpecAugmentTimeMask (test mode)
+  kCopy,                // identity: NoOp, GeneralDropout, SpecAugmentTimeMask (test mode)
   kDimRange,            // columns [ints[0], ints[0] + output_dim) of the input
   kAffine,              // y = x Wᵀ + b (Affine, NaturalGradientAffine, FixedAffine, Linear, Tdnn)
   kRelu,                // max(x, 0)
@@ -59,9 +63,52 @@ enum class OpType {
   kElementwiseProduct,  // y[i] = prod_k x[i + k * output_dim]
   kSumGroup,            // y[g] = sum of the ints[g] consecutive inputs of group g
   kPermute,             // y[i] = x[ints[i]]
+  // Training lowering only (LowerOptions::mode = kTraining); inference lowers them to
+  // kScaleOffset / kCopy.
+  kBatchNorm,           // Kaldi BatchNormComponent: test mode y = x ∘ scale + offset (from the
+                        // stored statistics), train mode batch statistics (BatchNormAttrs)
+  kDropout,             // DropoutComponent / GeneralDropoutComponent (DropoutAttrs)
 };
 
+// The op type's name ("Affine", "BatchNorm", ...), from its traits row.
 const char* OpTypeName(OpType type);
+
+// Attributes of the op families added for training. (The older families keep the shared
+// fields of Op below, which quant/ reads and int8_model_io serializes; they move here when
+// those readers are converted.)
+struct BatchNormAttrs {
+  int32_t block_dim = 0;  // statistics per column of a block; input_dim is a multiple of it
+  float epsilon = 0.001f;
+  float target_rms = 1.0f;
+  // The component has statistics (count > 0), so Op::scale / Op::offset hold its test-mode
+  // transform; without them only train mode can run.
+  bool has_stats = false;
+};
+struct DropoutAttrs {
+  enum class Kind {
+    kDropout,         // DropoutComponent: train y = x ∘ mask, mask ∈ {0, 1} per element (per row
+                      // when per_frame); test y = x · (1 − proportion)
+    kGeneralDropout,  // GeneralDropoutComponent: one mask row of block_dim per (sequence,
+                      // ⌊t / time_period⌋) (per sequence when time_period = 0), binary
+                      // {0, 1/(1−p)} or continuous U[1−2p, 1+2p]; test mode identity
+    kSpecAugmentTimeMask,  // SpecAugmentTimeMaskComponent: test mode identity (train mode is
+                           // not implemented and throws kUnsupported)
+  };
+  Kind kind = Kind::kDropout;
+  float proportion = 0.0f;
+  bool per_frame = false;   // kDropout
+  int32_t block_dim = 0;    // kGeneralDropout
+  int32_t time_period = 0;  // kGeneralDropout
+  bool continuous = false;  // kGeneralDropout
+  // kGeneralDropout with specaugment-max-proportion (frequency masking): train mode is not
+  // implemented and throws kUnsupported.
+  bool specaugment = false;
+};
+// kCopy from a NoOpComponent: the derivative is scaled by backprop_scale.
+struct CopyAttrs {
+  float backprop_scale = 1.0f;
+};
+using OpAttrs = std::variant<std::monostate, BatchNormAttrs, DropoutAttrs, CopyAttrs>;
 
 struct Op {
   std::string name;       // Kaldi node name (unique in the graph)
@@ -85,13 +132,32 @@ struct Op {
   // kNormalize.
   float target_rms = 1.0f;
   bool add_log_stddev = false;
+  // kBatchNorm, kDropout, kCopy (from NoOp): see the attribute structs above. kBatchNorm also
+  // holds its test-mode transform in `scale` / `offset` (tiled to input_dim).
+  OpAttrs attrs;
+
+  // Set by the training lowering: the Kaldi component this op came from (index into
+  // kaldi::Nnet::components; -1 for inputs, outputs, dim-ranges and descriptor copies), and
+  // whether `weight` / `bias` are trained parameters (Affine, NaturalGradientAffine, Linear,
+  // Tdnn; not FixedAffine). For a kAffine op `weight` is the component's linear_params
+  // (Linear: params) and `bias` its bias_params.
+  int32_t component_index = -1;
+  bool trainable = false;
+
+  template <typename T> const T* Attrs() const { return std::get_if<T>(&attrs); }
 };
 
 struct Graph {
   // Topological order: a descriptor only names ops with a smaller index.
   std::vector<Op> ops;
-  // Index of the op "output" (the only output evaluated by forward); -1 if none.
+  // Index of the op "output" (the output inference evaluates); -1 if none.
   int32_t output = -1;
+  // The kInput and kOutput ops in graph order ("input", "ivector"; "output", "output-xent").
+  // Derived from `ops` by UpdateIndex(), which LowerNnet, OptimizeForInference and Prepare call;
+  // code that adds or removes ops calls it again.
+  std::vector<int32_t> inputs;
+  std::vector<int32_t> outputs;
+  void UpdateIndex();
 
   // Index of the op with this name, or -1.
   int32_t Find(const std::string& name) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/blas.h"
 #include "kernels/gemm_f32.h"
 #include "util/error.h"
 
@@ -74,6 +75,23 @@ class RefLinearKernel : public LinearKernel {
   MatrixF w_;
 };
 
+class WeightViewKernel : public LinearKernel {
+ public:
+  explicit WeightViewKernel(const Op& op) : op_(op) {}
+  void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    const int64_t in = op_.input_dim, out = op_.output_dim;
+    kernels::Sgemm(kernels::Trans::kNo, kernels::Trans::kYes, rows, out, in, 1.0f, x, ldx,
+                   op_.weight.data(), in, 0.0f, y, ldy);
+    Epilogue(op_.bias, op_.relu_after, rows, out, y, ldy);
+  }
+  int64_t InputDim() const override { return op_.input_dim; }
+  int64_t OutputDim() const override { return op_.output_dim; }
+  std::string Describe() const override { return "fp32 openblas (weights in place)"; }
+
+ private:
+  const Op& op_;
+};
+
 void CheckAffine(const Op& op) {
   KQ_CHECK(op.type == OpType::kAffine, kInternal) << "linear kernel for non-affine op " << op.name;
   KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kInternal)
@@ -90,6 +108,11 @@ std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op) {
 std::shared_ptr<const LinearKernel> MakeRefLinearKernel(const Op& op) {
   CheckAffine(op);
   return std::make_shared<RefLinearKernel>(op);
+}
+
+std::shared_ptr<const LinearKernel> MakeWeightViewKernel(const Op& op) {
+  CheckAffine(op);
+  return std::make_shared<WeightViewKernel>(op);
 }
 
 }  // namespace kaldiq::nnet

@@ -51,5 +51,9 @@ class LinearKernel {
 std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op);
 // Scalar reference kernel (double accumulation); the oracle for tests.
 std::shared_ptr<const LinearKernel> MakeRefLinearKernel(const Op& op);
+// Training: y = x·Wᵀ + b on the op's current fp32 weights (OpenBLAS through kernels/blas.h),
+// read from `op` at every call without a copy, so updates of op.weight / op.bias are seen by
+// the next forward. `op` must outlive the kernel and keep its shape.
+std::shared_ptr<const LinearKernel> MakeWeightViewKernel(const Op& op);
 
 }  // namespace kaldiq::nnet

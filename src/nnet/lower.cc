@@ -16,9 +16,9 @@ using kaldi::NodeType;
 
 class Lowerer {
  public:
-  Lowerer(const kaldi::Nnet& nnet, const std::string& model_name)
-      : nnet_(nnet), model_name_(model_name), op_of_node_(nnet.nodes.size(), -1),
-        state_(nnet.nodes.size(), 0) {}
+  Lowerer(const kaldi::Nnet& nnet, const std::string& model_name, LowerMode mode)
+      : nnet_(nnet), model_name_(model_name), training_(mode == LowerMode::kTraining),
+        op_of_node_(nnet.nodes.size(), -1), state_(nnet.nodes.size(), 0) {}
 
   Graph Run() {
     for (size_t i = 0; i < nnet_.nodes.size(); ++i) Visit(static_cast<int32_t>(i));
@@ -256,6 +256,7 @@ class Lowerer {
              kFormat) << "unknown component '" << node.component_name << "'";
     const kaldi::Component& c = nnet_.components[node.component_index];
     op.component = c.name + " (" + c.TypeName() + ")";
+    op.component_index = node.component_index;
     std::vector<DescExpr> parts = LowerDesc(node.input);
     op.input.parts = parts;
     op.output_dim = c.OutputDim();
@@ -273,6 +274,7 @@ class Lowerer {
       op->type = OpType::kAffine;
       op->weight = a->linear_params;
       op->bias = a->bias_params;
+      op->trainable = training_;
     } else if (auto* a = c.As<kaldi::FixedAffineComponent>()) {
       op->type = OpType::kAffine;
       op->weight = a->linear_params;
@@ -280,10 +282,12 @@ class Lowerer {
     } else if (auto* a = c.As<kaldi::LinearComponent>()) {
       op->type = OpType::kAffine;
       op->weight = a->params;
+      op->trainable = training_;
     } else if (auto* a = c.As<kaldi::TdnnComponent>()) {
       op->type = OpType::kAffine;
       op->weight = a->linear_params;
       op->bias = a->bias_params;
+      op->trainable = training_;
       op->input = SpliceInput(node.name, std::move(parts), a->time_offsets,
                               std::vector<bool>(a->time_offsets.size(), false));
     } else if (auto* a = c.As<kaldi::NonlinearComponent>()) {
@@ -300,10 +304,14 @@ class Lowerer {
       std::vector<float> scale, offset;
       bool valid = true;
       kaldi::BatchNormTestScaleOffset(*a, &scale, &offset, &valid);
-      KQ_CHECK(valid, kFormat) << "BatchNorm has no statistics (count 0); cannot run in test mode";
-      op->type = OpType::kScaleOffset;
-      op->scale = Tile(scale, a->dim);
-      op->offset = Tile(offset, a->dim);
+      KQ_CHECK(valid || training_, kFormat)
+          << "BatchNorm has no statistics (count 0); cannot run in test mode";
+      op->type = training_ ? OpType::kBatchNorm : OpType::kScaleOffset;
+      if (valid) {
+        op->scale = Tile(scale, a->dim);
+        op->offset = Tile(offset, a->dim);
+      }
+      if (training_) op->attrs = BatchNormAttrs{a->block_dim, a->epsilon, a->target_rms, valid};
     } else if (auto* a = c.As<kaldi::NormalizeComponent>()) {
       KQ_CHECK(a->block_dim == 0 || a->block_dim == a->input_dim, kUnsupported)
           << "block-dim " << a->block_dim << " != input-dim is not supported";
@@ -311,9 +319,36 @@ class Lowerer {
       op->target_rms = a->target_rms;
       op->add_log_stddev = a->add_log_stddev;
     } else if (auto* a = c.As<kaldi::DropoutComponent>()) {
-      // Kaldi's test-mode DropoutComponent (nnet3-compute sets test mode) scales by 1 - p.
-      op->type = OpType::kScaleOffset;
-      op->scale.assign(a->dim, 1.0f - a->dropout_proportion);
+      if (training_) {
+        DropoutAttrs d;
+        d.kind = DropoutAttrs::Kind::kDropout;
+        d.proportion = a->dropout_proportion;
+        d.per_frame = a->dropout_per_frame;
+        op->type = OpType::kDropout;
+        op->attrs = d;
+      } else {
+        // Kaldi's test-mode DropoutComponent (nnet3-compute sets test mode) scales by 1 - p.
+        op->type = OpType::kScaleOffset;
+        op->scale.assign(a->dim, 1.0f - a->dropout_proportion);
+      }
+    } else if (auto* a = c.As<kaldi::GeneralDropoutComponent>(); a && training_) {
+      DropoutAttrs d;
+      d.kind = DropoutAttrs::Kind::kGeneralDropout;
+      d.proportion = a->dropout_proportion;
+      d.block_dim = a->block_dim > 0 ? a->block_dim : a->dim;
+      d.time_period = a->time_period;
+      d.continuous = a->continuous;
+      d.specaugment = a->specaugment_max_proportion != 0.0f;
+      op->type = OpType::kDropout;
+      op->attrs = d;
+    } else if (c.As<kaldi::SpecAugmentTimeMaskComponent>() && training_) {
+      DropoutAttrs d;
+      d.kind = DropoutAttrs::Kind::kSpecAugmentTimeMask;
+      op->type = OpType::kDropout;
+      op->attrs = d;
+    } else if (auto* a = c.As<kaldi::NoOpComponent>(); a && training_) {
+      op->type = OpType::kCopy;
+      op->attrs = CopyAttrs{a->backprop_scale};
     } else if (c.As<kaldi::GeneralDropoutComponent>() ||
                c.As<kaldi::SpecAugmentTimeMaskComponent>() || c.As<kaldi::NoOpComponent>()) {
       op->type = OpType::kCopy;  // identity in test mode
@@ -392,6 +427,7 @@ class Lowerer {
 
   const kaldi::Nnet& nnet_;
   std::string model_name_;
+  bool training_;
   Graph graph_;
   std::vector<int32_t> op_of_node_;
   std::vector<int> state_;
@@ -401,9 +437,10 @@ class Lowerer {
 
 Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
                 const LowerOptions& options) {
-  Graph g = Lowerer(nnet, model_name).Run();
+  Graph g = Lowerer(nnet, model_name, options.mode).Run();
+  g.UpdateIndex();
   ValidateGraph(g);
-  if (options.optimize) OptimizeForInference(&g);
+  if (options.mode == LowerMode::kInference && options.optimize) OptimizeForInference(&g);
   return g;
 }
 

@@ -9,14 +9,30 @@
 
 namespace kaldiq::nnet {
 
+enum class LowerMode {
+  // Test-mode Kaldi semantics folded into plain ops: BatchNorm becomes kScaleOffset from its
+  // statistics, DropoutComponent a kScaleOffset by 1 − p, GeneralDropout / SpecAugment / NoOp
+  // kCopy.
+  kInference,
+  // Everything a training step needs, nothing folded: BatchNorm stays a kBatchNorm op (test and
+  // train mode), Dropout / GeneralDropout / SpecAugmentTimeMask kDropout ops, NoOp a kCopy with
+  // its backprop scale, every output kept (the xent branch: prefinal-xent, output-xent and its
+  // LogSoftmax). Ops record Op::component_index, and the weights and biases of Affine,
+  // NaturalGradientAffine, Linear and Tdnn components are marked Op::trainable (FixedAffine,
+  // i.e. the LDA, stays fixed; TimeHeightConvolution weights are not trained yet).
+  kTraining,
+};
+
 struct LowerOptions {
-  // Apply OptimizeForInference (drop unused ops, forward identities, fuse ReLU into the
-  // preceding affine op, fold BatchNorm/ScaleOffset into the following affine ops).
+  LowerMode mode = LowerMode::kInference;
+  // kInference only: apply OptimizeForInference (drop unused ops, forward identities, fuse ReLU
+  // into the preceding affine op, fold BatchNorm/ScaleOffset into the following affine ops).
   bool optimize = true;
 };
 
 // One op per Kaldi node in dependency order (TdnnComponent time offsets become Offset()
 // descriptor parts; a TimeHeightConvolution becomes one affine op over its spliced input).
+// Every op records the index of the Kaldi component it applies (Op::component_index).
 // Unsupported component types or descriptors throw kaldiq::Error (kUnsupported) naming the
 // component, its type and `model_name`.
 Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,

@@ -1,5 +1,6 @@
-// Row-wise kernels of the non-affine ops (test-mode Kaldi semantics), used by the executor and
-// tested one by one against direct formulas.
+// Test-mode forward of one non-affine op over rows of floats, through the op table
+// (op_traits.h): a convenience for callers that hold plain row pointers (tests, reference
+// evaluators).
 #pragma once
 
 #include <cstdint>
@@ -8,8 +9,9 @@
 
 namespace kaldiq::nnet {
 
-// y[rows × op.output_dim] = op(x[rows × op.input_dim]) for every op type except kInput,
-// kOutput, kCopy, kDimRange and kAffine (handled by the executor / linear kernels).
+// y[rows × op.output_dim] = op(x[rows × op.input_dim]) in test mode, for every op type with a
+// Forward except kAffine (which needs a LinearKernel). Throws kaldiq::Error (kInternal) for
+// the others.
 void RunElementwiseOp(const Op& op, const float* x, int64_t ldx, int64_t rows, float* y,
                       int64_t ldy);
 

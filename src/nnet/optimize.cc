@@ -146,6 +146,7 @@ void OptimizeForInference(Graph* g, bool fold_scale_offsets) {
     FoldScaleOffsets(g);
     Prune(g);
   }
+  g->UpdateIndex();
   ValidateGraph(*g);
 }
 

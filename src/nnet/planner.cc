@@ -1,13 +1,10 @@
 #include "nnet/planner.h"
 
 #include <algorithm>
-#include <cstring>
-#include <limits>
 #include <set>
 #include <string>
 #include <unordered_map>
 
-#include "kernels/multiversion.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
@@ -36,9 +33,9 @@ class Availability {
  public:
   // context_mode: every input time exists, IfDefined inputs are treated as absent and Failover
   // takes its fallback (so the result is the minimal context Kaldi reports).
-  Availability(const Graph& g, int32_t first_input, int32_t last_input, bool context_mode)
-      : g_(g), first_(first_input), last_(last_input), context_mode_(context_mode),
-        memo_(g.ops.size()) {}
+  // ranges[i]: the times input op i can supply (first > last: none).
+  Availability(const Graph& g, std::vector<std::pair<int32_t, int32_t>> ranges, bool context_mode)
+      : g_(g), ranges_(std::move(ranges)), context_mode_(context_mode), memo_(g.ops.size()) {}
 
   bool Op(int32_t i, int32_t t) {
     if (context_mode_) return true;
@@ -47,7 +44,7 @@ class Availability {
     const nnet::Op& op = g_.ops[i];
     bool ok;
     if (op.type == OpType::kInput) {
-      ok = op.name == "input" ? (t >= first_ && t <= last_) : (op.name == "ivector" && t == 0);
+      ok = t >= ranges_[i].first && t <= ranges_[i].second;
     } else {
       ok = true;
       for (const DescExpr& p : op.input.parts) ok = ok && Expr(p, t);
@@ -110,18 +107,22 @@ class Availability {
 
  private:
   const Graph& g_;
-  int32_t first_, last_;
+  std::vector<std::pair<int32_t, int32_t>> ranges_;
   bool context_mode_;
   std::vector<std::unordered_map<int32_t, bool>> memo_;
 };
 
-// Propagates the needed time sets from the output op down to the inputs.
+// Propagates the needed time sets from the requested outputs down to the inputs.
 std::vector<std::set<int32_t>> NeededTimes(const Graph& g, Availability* avail,
-                                           const std::vector<int32_t>& output_times) {
+                                           const std::vector<PlanRequest::Output>& outputs) {
   std::vector<std::set<int32_t>> needed(g.ops.size());
-  needed[g.output].insert(output_times.begin(), output_times.end());
+  int32_t last = -1;
+  for (const PlanRequest::Output& o : outputs) {
+    needed[o.op].insert(o.times.begin(), o.times.end());
+    last = std::max(last, o.op);
+  }
   std::vector<Ref> refs;
-  for (int32_t i = g.output; i >= 0; --i) {
+  for (int32_t i = last; i >= 0; --i) {
     const Op& op = g.ops[i];
     if (op.type == OpType::kInput) continue;
     for (int32_t t : needed[i]) {
@@ -138,19 +139,39 @@ std::vector<std::set<int32_t>> NeededTimes(const Graph& g, Availability* avail,
 
 }  // namespace
 
-void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling,
-                    int32_t first_input, int32_t last_input, ChunkPlan* plan) {
-  Availability avail(g, first_input, last_input, false);
-  std::vector<int32_t> output_times;
-  for (int32_t i = 0; i < num_output_rows; ++i) {
-    int32_t t = i * subsampling;
-    KQ_CHECK(avail.Op(g.output, t), kInvalidArgument)
-        << "the network output at relative time " << t
-        << " cannot be computed from the chunk's input frames [" << first_input << ", "
-        << last_input << "] (missing input or i-vector)";
-    output_times.push_back(t);
+void BuildChunkPlan(const Graph& g, const PlanRequest& request, ChunkPlan* plan) {
+  const int32_t num_ops = static_cast<int32_t>(g.ops.size());
+  std::vector<std::pair<int32_t, int32_t>> ranges(g.ops.size(), {1, 0});
+  plan->inputs.clear();
+  for (const PlanRequest::Input& in : request.inputs) {
+    KQ_CHECK(in.op >= 0 && in.op < num_ops && g.ops[in.op].type == OpType::kInput, kInternal)
+        << "plan request: op " << in.op << " is not an input op";
+    ranges[in.op] = {in.first_t, in.last_t};
+    plan->inputs.push_back(in.op);
   }
-  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, output_times);
+  Availability avail(g, ranges, false);
+  plan->outputs.clear();
+  for (const PlanRequest::Output& out : request.outputs) {
+    KQ_CHECK(out.op >= 0 && out.op < num_ops && !out.times.empty(), kInternal)
+        << "plan request: bad output op " << out.op;
+    for (size_t k = 0; k < out.times.size(); ++k) {
+      const int32_t t = out.times[k];
+      KQ_CHECK(k == 0 || t > out.times[k - 1], kInternal)
+          << "plan request: output times of '" << g.ops[out.op].name << "' not increasing";
+      if (avail.Op(out.op, t)) continue;
+      std::string inputs;
+      for (const PlanRequest::Input& in : request.inputs) {
+        inputs += (inputs.empty() ? "'" : ", '") + g.ops[in.op].name + "' at [" +
+                  std::to_string(in.first_t) + ", " + std::to_string(in.last_t) + "]";
+      }
+      KQ_THROW(kInvalidArgument)
+          << "the network output '" << g.ops[out.op].name << "' at relative time " << t
+          << " cannot be computed from the chunk's inputs (" << inputs
+          << ") (missing input or i-vector)";
+    }
+    plan->outputs.push_back(out.op);
+  }
+  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, request.outputs);
 
   plan->ops.assign(g.ops.size(), OpPlan());
   plan->order.clear();
@@ -226,6 +247,21 @@ void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling
   }
 }
 
+void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling,
+                    int32_t first_input, int32_t last_input, ChunkPlan* plan) {
+  PlanRequest request;
+  const int32_t input = g.Find("input"), ivector = g.Find("ivector");
+  if (input >= 0 && g.ops[input].type == OpType::kInput)
+    request.inputs.push_back({input, first_input, last_input});
+  if (ivector >= 0 && g.ops[ivector].type == OpType::kInput) request.inputs.push_back({ivector, 0, 0});
+  KQ_CHECK(g.output >= 0, kFormat) << "network has no output node named 'output'";
+  PlanRequest::Output out;
+  out.op = g.output;
+  for (int32_t i = 0; i < num_output_rows; ++i) out.times.push_back(i * subsampling);
+  request.outputs.push_back(std::move(out));
+  BuildChunkPlan(g, request, plan);
+}
+
 void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_context) {
   *left_context = 0;
   *right_context = 0;
@@ -233,78 +269,14 @@ void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_contex
   KQ_CHECK(input >= 0 && g.ops[input].type == OpType::kInput, kFormat)
       << "network has no input node named 'input'";
   KQ_CHECK(g.output >= 0, kFormat) << "network has no output node named 'output'";
-  Availability avail(g, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
-                     true);
-  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, {0});
+  Availability avail(g, {}, true);
+  PlanRequest::Output out;
+  out.op = g.output;
+  out.times = {0};
+  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, {out});
   KQ_CHECK(!needed[input].empty(), kFormat) << "the output does not depend on 'input'";
   *left_context = std::max(0, -*needed[input].begin());
   *right_context = std::max(0, *needed[input].rbegin());
-}
-
-KQ_MULTIVERSION void DequantizeRows(const RowView& v, int64_t rows, int64_t cols, float* dst) {
-  const float scale = v.grid.scale;
-  const int32_t zp = v.grid.zero_point;
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* src = v.q + r * v.qstride;
-    float* out = dst + r * cols;
-    for (int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(int32_t(src[c]) - zp) * scale;
-  }
-}
-
-KQ_MULTIVERSION void Gather(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
-            float* dst) {
-  for (const PartProgram& p : plan.parts) {
-    const size_t bytes = sizeof(float) * p.dim;
-    if (p.src_op >= 0) {
-      const RowView& v = views[p.src_op];
-      for (int64_t r = 0; r < rows; ++r) {
-        float* out = dst + r * dim + p.col_offset;
-        if (v.has_float()) {
-          std::memcpy(out, v.data + p.src_rows[r] * v.stride, bytes);
-        } else {
-          DequantizeRows(v.Shifted(p.src_rows[r], 0), 1, p.dim, out);
-        }
-      }
-      continue;
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-      float* out = dst + r * dim + p.col_offset;
-      const float c = p.constants[r];
-      for (int32_t j = 0; j < p.dim; ++j) out[j] = c;
-      for (int32_t k = p.row_begin[r]; k < p.row_begin[r + 1]; ++k) {
-        const PartProgram::Term& term = p.terms[k];
-        const RowView& v = views[term.src_op];
-        const float coef = term.coef;
-        if (!v.has_float()) {
-          const uint8_t* src = v.q + static_cast<int64_t>(term.src_row) * v.qstride;
-          const float s = coef * v.grid.scale;
-          const int32_t zp = v.grid.zero_point;
-          for (int32_t j = 0; j < p.dim; ++j) out[j] += s * static_cast<float>(int32_t(src[j]) - zp);
-        } else {
-          const float* src = v.data + static_cast<int64_t>(term.src_row) * v.stride;
-          for (int32_t j = 0; j < p.dim; ++j) out[j] += coef * src[j];
-        }
-      }
-    }
-  }
-}
-
-bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8Grid& grid) {
-  for (const PartProgram& p : plan.parts) {
-    if (p.src_op < 0) return false;
-    const RowView& v = views[p.src_op];
-    if (!v.has_u8() || v.grid != grid) return false;
-  }
-  return !plan.parts.empty();
-}
-
-void GatherU8(const OpPlan& plan, const std::vector<RowView>& views, int64_t rows, int64_t dim,
-              uint8_t* dst) {
-  for (const PartProgram& p : plan.parts) {
-    const RowView& v = views[p.src_op];
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(dst + r * dim + p.col_offset, v.q + p.src_rows[r] * v.qstride, p.dim);
-  }
 }
 
 }  // namespace kaldiq::nnet

@@ -198,6 +198,9 @@ class Exporter {
         value_of_[i] = AddComponent(Unique(op.name), c, Input(op));
         return;
       }
+      case OpType::kBatchNorm:  // training lowering only (inference lowers to kScaleOffset)
+      case OpType::kDropout:
+        KQ_THROW(kUnsupported) << "export: op '" << op.name << "' of the training lowering";
     }
   }
 

@@ -83,7 +83,7 @@ DecodeRun* RunAll(const DecodingGraph& graph, const Model& model, const DecodeRu
   for (kaldi::SequentialMatrixReader r(loglikes_rspec); !r.Done(); r.Next()) {
     DecodeRunItem item;
     item.key = r.Key();
-    item.input = r.Value();
+    item.loglikes = r.Value();
     batch.push_back(std::move(item));
     if (batch.size() == 3) {  // several batches, to exercise batch boundaries
       run->ProcessBatch(&batch, nullptr);

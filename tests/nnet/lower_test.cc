@@ -7,9 +7,11 @@
 #include <string>
 #include <utility>
 
+#include "kaldi/nnet3/model_io.h"
 #include "kaldi/nnet3/nnet.h"
 #include "nnet/executor.h"
 #include "nnet/lower.h"
+#include "nnet/params.h"
 #include "test_graphs.h"
 #include "util/error.h"
 
@@ -130,6 +132,101 @@ TEST(Lower, DropoutTestModeScalesByKeepProportion) {
   ASSERT_EQ(got.rows(), 2);
   ASSERT_EQ(got.cols(), 3);
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(got.data()[i], 0.75f * (float(i) - 2.5f));
+}
+
+}  // namespace
+}  // namespace kaldiq::nnet
+
+namespace kaldiq::nnet {
+namespace {
+
+std::string TestData(const std::string& rel) { return std::string(KQ_TESTDATA_DIR) + "/" + rel; }
+
+TEST(LowerTraining, KeepsBatchNormDropoutAndBothOutputs) {
+  kaldi::KaldiModel km = kaldi::ReadKaldiModel(TestData("tdnn-seed/final.mdl"));
+  LowerOptions train;
+  train.mode = LowerMode::kTraining;
+  Graph g = LowerNnet(km.nnet, "tdnn-seed", train);
+  ASSERT_EQ(g.outputs.size(), 2u);
+  EXPECT_EQ(g.ops[g.outputs[0]].name, "output");
+  EXPECT_EQ(g.ops[g.outputs[1]].name, "output-xent");
+  EXPECT_EQ(g.output, g.outputs[0]);
+  int batchnorms = 0, trainable = 0;
+  for (const Op& op : g.ops) {
+    if (op.type == OpType::kInput || op.type == OpType::kOutput) {
+      EXPECT_EQ(op.component_index, -1) << op.name;
+      continue;
+    }
+    if (op.component_index < 0) continue;  // descriptor copies of Tdnn inputs
+    const kaldi::Component& c = km.nnet.components[op.component_index];
+    EXPECT_EQ(op.component, c.name + " (" + c.TypeName() + ")");
+    if (op.type == OpType::kBatchNorm) {
+      ++batchnorms;
+      const BatchNormAttrs* bn = op.Attrs<BatchNormAttrs>();
+      ASSERT_NE(bn, nullptr);
+      const kaldi::BatchNormComponent* kc = c.As<kaldi::BatchNormComponent>();
+      ASSERT_NE(kc, nullptr);
+      EXPECT_EQ(bn->block_dim, kc->block_dim);
+      EXPECT_EQ(bn->target_rms, kc->target_rms);
+      EXPECT_TRUE(bn->has_stats);
+      EXPECT_EQ(op.scale.size(), static_cast<size_t>(op.input_dim));
+    }
+    if (op.trainable) {
+      ++trainable;
+      EXPECT_EQ(op.type, OpType::kAffine);
+      EXPECT_EQ(c.As<kaldi::FixedAffineComponent>(), nullptr) << op.name << ": LDA is fixed";
+    }
+    if (c.As<kaldi::FixedAffineComponent>()) {
+      EXPECT_FALSE(op.trainable);
+    }
+  }
+  // 7 TDNN layers + prefinal-chain + prefinal-xent have a BatchNorm; 7 + 2 prefinal + 2 outputs
+  // affine layers are trained (the LDA is not).
+  EXPECT_EQ(batchnorms, 9);
+  EXPECT_EQ(trainable, 11);
+  EXPECT_EQ(TrainableParams(g).size(), 22u);  // weights and biases
+  // The inference lowering of the same model folds all of it.
+  Graph inf = LowerNnet(km.nnet, "tdnn-seed");
+  EXPECT_EQ(inf.outputs.size(), 1u);
+  for (const Op& op : inf.ops) {
+    EXPECT_NE(op.type, OpType::kBatchNorm);
+    EXPECT_FALSE(op.trainable);
+  }
+}
+
+TEST(LowerTraining, DropoutAndNoOpKeepTheirTrainingSemantics) {
+  kaldi::DropoutComponent d;
+  d.dim = 4;
+  d.dropout_proportion = 0.25f;
+  d.dropout_per_frame = true;
+  LowerOptions train;
+  train.mode = LowerMode::kTraining;
+  Graph g = LowerNnet(OneComponentNnet("drop", d, 4), "dropout-test", train);
+  const Op& op = g.ops[g.Find("drop")];
+  ASSERT_EQ(op.type, OpType::kDropout);
+  ASSERT_NE(op.Attrs<DropoutAttrs>(), nullptr);
+  EXPECT_EQ(op.Attrs<DropoutAttrs>()->proportion, 0.25f);
+  EXPECT_TRUE(op.Attrs<DropoutAttrs>()->per_frame);
+  EXPECT_EQ(op.component_index, 0);
+
+  kaldi::NoOpComponent noop;
+  noop.dim = 4;
+  noop.backprop_scale = 0.5f;
+  Graph n = LowerNnet(OneComponentNnet("noop", noop, 4), "noop-test", train);
+  const Op& nop = n.ops[n.Find("noop")];
+  EXPECT_EQ(nop.type, OpType::kCopy);
+  ASSERT_NE(nop.Attrs<CopyAttrs>(), nullptr);
+  EXPECT_EQ(nop.Attrs<CopyAttrs>()->backprop_scale, 0.5f);
+
+  // A BatchNorm without statistics lowers for training (train mode only), not for inference.
+  kaldi::BatchNormComponent bn;
+  bn.dim = 4;
+  bn.block_dim = 2;
+  bn.stats_mean.assign(2, 0.0f);
+  bn.stats_var.assign(2, 0.0f);
+  EXPECT_THROW(LowerNnet(OneComponentNnet("bn", bn, 4), "bn-test"), Error);
+  Graph b = LowerNnet(OneComponentNnet("bn", bn, 4), "bn-test", train);
+  EXPECT_FALSE(b.ops[b.Find("bn")].Attrs<BatchNormAttrs>()->has_stats);
 }
 
 }  // namespace

@@ -82,13 +82,7 @@ int Calibrate(const CalibrateFlags& f) {
   }
   // Equalisation calibrates twice (quant::CalibrateGraph); the second pass reads the
   // utterances kept in memory by the first, so any rspecifier (pipes, stdin) works.
-  struct Utterance {
-    MatrixF feats;
-    bool has_ivector = false, has_online = false;
-    std::vector<float> ivector;
-    MatrixF online;
-  };
-  std::vector<Utterance> cache;
+  std::vector<UtteranceInput> cache;
   const bool two_pass = scheme.equalize != quant::EqualizeMethod::kNone;
   int64_t frames = 0, n = 0, pass = 0;
   quant::Plan plan = quant::CalibrateGraph(
@@ -96,24 +90,17 @@ int Calibrate(const CalibrateFlags& f) {
         if (pass++ == 0) {
           n = ForEachUtterance(
               "calibrate", f.features, f.utt, f.num_utts, f.quiet,
-              [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
-                  const MatrixF* online) {
-                executor.Compute(feats, iv, online);
-                frames += feats.rows();
-                if (!two_pass) return;
-                Utterance u;
-                u.feats = feats;
-                if ((u.has_ivector = iv != nullptr)) u.ivector = *iv;
-                if ((u.has_online = online != nullptr)) u.online = *online;
-                cache.push_back(std::move(u));
+              [&](const std::string&, const UtteranceInput& input) {
+                executor.Compute(input);
+                frames += input.feats.rows();
+                if (two_pass) cache.push_back(input);
               });
           return;
         }
         Progress progress("calibrate (equalised, pass 2)", static_cast<int64_t>(cache.size()),
                           f.quiet);
-        for (const Utterance& u : cache) {
-          executor.Compute(u.feats, u.has_ivector ? &u.ivector : nullptr,
-                           u.has_online ? &u.online : nullptr);
+        for (const UtteranceInput& u : cache) {
+          executor.Compute(u);
           progress.Add();
         }
         progress.Finish();

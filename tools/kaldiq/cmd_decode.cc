@@ -75,7 +75,7 @@ int RunDecode(int argc, char** argv) {
     for (; !reader.Done(); reader.Next()) {
       decode::DecodeRunItem item;
       item.key = reader.Key();
-      item.input = std::move(reader.Value());
+      item.loglikes = std::move(reader.Value());
       batch.push_back(std::move(item));
       if (batch.size() >= batch_size) {
         run.ProcessBatch(&batch, nullptr);

@@ -34,8 +34,7 @@ struct ForwardFlags {
 
 struct Item {
   std::string key;
-  MatrixF feats;
-  UtteranceIvectors iv;
+  UtteranceInput input;
   std::string error;  // set when the utterance failed
   MatrixF result;
 };
@@ -78,9 +77,9 @@ int Forward(const ForwardFlags& f) {
     for (; !feature_reader.Done() && batch.size() < batch_size; feature_reader.Next()) {
       Item item;
       item.key = feature_reader.Key();
-      item.feats = feature_reader.Value();
+      item.input.feats = feature_reader.Value();
       try {
-        item.iv = ivectors.Get(item.key);
+        ivectors.Get(item.key, &item.input);
       } catch (const Error& e) {
         item.error = e.what();
       }
@@ -90,7 +89,7 @@ int Forward(const ForwardFlags& f) {
       Item& item = batch[i];
       if (!item.error.empty()) return;
       try {
-        item.result = executors[worker]->Compute(item.feats, item.iv.Ivector(), item.iv.Online());
+        item.result = executors[worker]->Compute(item.input);
       } catch (const Error& e) {
         item.error = e.what();
       }
@@ -104,9 +103,9 @@ int Forward(const ForwardFlags& f) {
       } else {
         writer.Write(item.key, item.result);
         if (comparer)  // recomputes both networks on this thread (a diagnostic)
-          comparer->Add(item.feats, item.iv.Ivector(), item.iv.Online());
+          comparer->Add(item.input.feats, item.input.Ivector(), item.input.OnlineIvectors());
         ++num_success;
-        frames += item.feats.rows();
+        frames += item.input.feats.rows();
       }
       progress.Add(1);
     }

@@ -83,8 +83,9 @@ int Quantize(const QuantizeFlags& f) {
       opts.frames_per_chunk = 1 << 20;  // one chunk = the whole utterance
     quant::Comparer cmp(ref, test, opts);
     ForEachUtterance("quantize", f.eval_features, f.utt, f.num_utts, f.quiet,
-                     [&](const std::string&, const MatrixF& feats, const std::vector<float>* iv,
-                         const MatrixF* online) { cmp.Add(feats, iv, online); });
+                     [&](const std::string&, const UtteranceInput& in) {
+                       cmp.Add(in.feats, in.Ivector(), in.OnlineIvectors());
+                     });
     std::printf("  accuracy vs fp32 on %s:\n", f.eval_features.c_str());
     cmp.Print(stdout, "  ");
   }

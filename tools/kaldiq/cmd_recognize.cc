@@ -72,24 +72,18 @@ int RunRecognize(int argc, char** argv) {
     run.OpenOutputs(lattice_wspec, words_wspec, ali_wspec);
 
     const decode::PrepareFn forward = [&](decode::DecodeRunItem* item, int worker) {
-      MatrixF loglikes = executors[worker]->Compute(
-          item->input, item->has_ivector ? &item->ivector : nullptr,
-          item->has_online_ivectors ? &item->online_ivectors : nullptr);
-      item->input = std::move(loglikes);
+      item->loglikes = executors[worker]->Compute(item->features);
+      item->features = UtteranceInput();
     };
     const size_t batch_size = static_cast<size_t>(opts.num_threads) * 8;
     std::vector<decode::DecodeRunItem> batch;
     for (; !feats_reader.Done(); feats_reader.Next()) {
       decode::DecodeRunItem item;
       item.key = feats_reader.Key();
-      item.input = std::move(feats_reader.Value());
+      item.features.feats = std::move(feats_reader.Value());
       // I-vector look-ups stay on this thread (the readers are not thread-safe).
       try {
-        UtteranceIvectors iv = ivectors.Get(item.key);
-        item.has_ivector = iv.has_ivector;
-        item.ivector = std::move(iv.ivector);
-        item.has_online_ivectors = iv.has_online;
-        item.online_ivectors = std::move(iv.online);
+        ivectors.Get(item.key, &item.features);
       } catch (const Error& e) {
         item.error = e.what();
       }

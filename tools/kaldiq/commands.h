@@ -29,6 +29,10 @@ int RunLatticeBestPath(int argc, char** argv);
 int RunComputeMfccFeats(int argc, char** argv);
 int RunComputeFbankFeats(int argc, char** argv);
 int RunExtractSegments(int argc, char** argv);
+int RunChainComputeProb(int argc, char** argv);
+int RunNnet3ChainCopyEgs(int argc, char** argv);
+int RunNnet3ChainMergeEgs(int argc, char** argv);
+int RunNnet3ChainShuffleEgs(int argc, char** argv);
 
 // Returns the table, in the order `kaldiq --help` lists it.
 const Command* Commands(int* count);

@@ -27,6 +27,15 @@ const Command* Commands(int* count) {
       {"wer", RunWer, "word error rate (like compute-wer)"},
       {"score", RunScore, "LM-weight x penalty sweep over lattices (like score_kaldi.sh)"},
       {"lattice-best-path", RunLatticeBestPath, "1-best from lattices (like lattice-best-path)"},
+      {"chain-compute-prob", RunChainComputeProb,
+       "LF-MMI objective of a model on chain egs (like nnet3-chain-compute-prob)"},
+      {"nnet3-chain-compute-prob", RunChainComputeProb, "same as chain-compute-prob"},
+      {"nnet3-chain-copy-egs", RunNnet3ChainCopyEgs,
+       "copy chain egs: frame shift, subsets, outputs (like nnet3-chain-copy-egs)"},
+      {"nnet3-chain-merge-egs", RunNnet3ChainMergeEgs,
+       "merge chain egs into minibatches (like nnet3-chain-merge-egs)"},
+      {"nnet3-chain-shuffle-egs", RunNnet3ChainShuffleEgs,
+       "shuffle chain egs (like nnet3-chain-shuffle-egs)"},
   };
   *count = static_cast<int>(sizeof(kCommands) / sizeof(kCommands[0]));
   return kCommands;
@@ -42,7 +51,7 @@ void PrintUsage() {
       "       kaldiq <command> --help\n\nCommands:\n");
   int n = 0;
   const auto* cmds = kaldiq::cli::Commands(&n);
-  for (int i = 0; i < n; ++i) std::printf("  %-20s %s\n", cmds[i].name, cmds[i].summary);
+  for (int i = 0; i < n; ++i) std::printf("  %-24s %s\n", cmds[i].name, cmds[i].summary);
 }
 }  // namespace
 

@@ -43,8 +43,7 @@ IvectorLookup::IvectorLookup(const UtteranceFlags& f) : f_(f) {
   if (!f.utt2spk.empty()) utt2spk_reader_.Open(f.utt2spk);
 }
 
-UtteranceIvectors IvectorLookup::Get(const std::string& key) {
-  UtteranceIvectors iv;
+void IvectorLookup::Get(const std::string& key, UtteranceInput* input) {
   if (!f_.ivectors.empty()) {
     std::string ikey = key;
     if (!f_.utt2spk.empty()) {
@@ -53,22 +52,18 @@ UtteranceIvectors IvectorLookup::Get(const std::string& key) {
     }
     KQ_CHECK(ivector_reader_.HasKey(ikey), kInvalidArgument)
         << "no i-vector available (key '" << ikey << "')";
-    iv.ivector = ivector_reader_.Value(ikey);
-    iv.has_ivector = true;
+    input->ivector = ivector_reader_.Value(ikey);
   }
   if (!f_.online_ivectors.empty()) {
     KQ_CHECK(online_reader_.HasKey(key), kInvalidArgument) << "no online i-vector available";
-    iv.online = online_reader_.Value(key);
-    iv.has_online = true;
+    input->online_ivectors = online_reader_.Value(key);
   }
-  return iv;
 }
 
 int64_t ForEachUtterance(
     const std::string& cmd, const std::string& features, const UtteranceFlags& f,
     int64_t max_utts, bool quiet,
-    const std::function<void(const std::string&, const MatrixF&, const std::vector<float>*,
-                             const MatrixF*)>& fn) {
+    const std::function<void(const std::string&, const UtteranceInput&)>& fn) {
   KQ_CHECK(f.ivectors.empty() || f.online_ivectors.empty(), kInvalidArgument)
       << "give either --ivectors or --online-ivectors, not both";
   KQ_CHECK(f.online_ivectors.empty() || f.opts.online_ivector_period > 0, kInvalidArgument)
@@ -81,8 +76,10 @@ int64_t ForEachUtterance(
     const std::string key = reader.Key();
     std::string error;
     try {
-      UtteranceIvectors iv = lookup.Get(key);
-      fn(key, reader.Value(), iv.Ivector(), iv.Online());
+      UtteranceInput input;
+      input.feats = reader.Value();
+      lookup.Get(key, &input);
+      fn(key, input);
       ++ok;
     } catch (const Error& e) {
       std::fprintf(stderr, "kaldiq %s: warning: utterance '%s': %s (skipped)\n", cmd.c_str(),

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "core/matrix.h"
+#include "core/utterance_input.h"
 #include "kaldi/table.h"
 #include "nnet/executor.h"
 
@@ -23,24 +24,15 @@ struct UtteranceFlags {
 // --online-ivectors, --online-ivector-period.
 void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f);
 
-// The i-vectors of one utterance, as UtteranceFlags asks for them.
-struct UtteranceIvectors {
-  bool has_ivector = false;
-  std::vector<float> ivector;
-  bool has_online = false;
-  MatrixF online;
-  const std::vector<float>* Ivector() const { return has_ivector ? &ivector : nullptr; }
-  const MatrixF* Online() const { return has_online ? &online : nullptr; }
-};
-
 // The --ivectors / --online-ivectors / --utt2spk tables, opened once. Not thread-safe: look up
 // on the thread that reads the features.
 class IvectorLookup {
  public:
   explicit IvectorLookup(const UtteranceFlags& f);
-  // The i-vectors of utterance `key`; throws kaldiq::Error (kInvalidArgument) saying what is
-  // missing (the speaker in --utt2spk, the i-vector, the online i-vectors).
-  UtteranceIvectors Get(const std::string& key);
+  // Sets input->ivector / input->online_ivectors of utterance `key` as the flags ask (the
+  // features are left alone); throws kaldiq::Error (kInvalidArgument) saying what is missing
+  // (the speaker in --utt2spk, the i-vector, the online i-vectors).
+  void Get(const std::string& key, UtteranceInput* input);
 
  private:
   const UtteranceFlags& f_;
@@ -49,14 +41,12 @@ class IvectorLookup {
   kaldi::RandomAccessTokenReader utt2spk_reader_;
 };
 
-// Calls fn(key, feats, ivector or null, online i-vectors or null) for up to max_utts utterances
-// (0 = all) of `features`; an utterance whose i-vector is missing or whose fn throws
-// kaldiq::Error is reported on stderr as "kaldiq <cmd>: warning: ..." and skipped. Returns the
-// number of utterances that succeeded.
+// Calls fn(key, input) for up to max_utts utterances (0 = all) of `features`; an utterance
+// whose i-vector is missing or whose fn throws kaldiq::Error is reported on stderr as
+// "kaldiq <cmd>: warning: ..." and skipped. Returns the number of utterances that succeeded.
 int64_t ForEachUtterance(
     const std::string& cmd, const std::string& features, const UtteranceFlags& f,
     int64_t max_utts, bool quiet,
-    const std::function<void(const std::string& key, const MatrixF& feats,
-                             const std::vector<float>* ivector, const MatrixF* online)>& fn);
+    const std::function<void(const std::string& key, const UtteranceInput& input)>& fn);
 
 }  // namespace kaldiq::cli
