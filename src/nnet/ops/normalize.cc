@@ -92,7 +92,8 @@ void ValidateBatchNorm(const Op& op, bool) {
 template <typename F>
 void ForEachBlockElement(int64_t rows, int64_t cols, int64_t block, F&& f) {
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) f(r, c, c % block);
+    for (int64_t b = 0; b < cols; b += block)
+      for (int64_t j = 0; j < block; ++j) f(r, b + j, j);
 }
 
 void BatchNormForward(const ForwardArgs& a) {
