@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <dnnl.hpp>
-#include <mutex>
 
 #include "kernels/dnnl_engine.h"
 #include "kernels/gemm_s8_backend.h"
@@ -16,7 +15,7 @@ namespace kaldiq::kernels {
 
 namespace {
 
-class DnnlGemm : public Int8Gemm::Fast {
+class DnnlGemm : public Int8Kernel {
  public:
   DnnlGemm(int64_t n, int64_t k, const int8_t* w) : n_(n), k_(k) {
     // Before any oneDNN call on this thread: an OpenMP team of more than one thread would leave
@@ -75,7 +74,9 @@ class DnnlGemm : public Int8Gemm::Fast {
 
 }  // namespace
 
-std::unique_ptr<Int8Gemm::Fast> CreateFastGemm(int64_t n, int64_t k, const int8_t* w) {
+bool DnnlInt8Available() { return true; }
+
+std::unique_ptr<Int8Kernel> CreateDnnlInt8Kernel(int64_t n, int64_t k, const int8_t* w) {
   try {
     return std::make_unique<DnnlGemm>(n, k, w);
   } catch (const dnnl::error& e) {
@@ -106,7 +107,5 @@ std::string Int8IsaName() {
     default: return "isa-" + std::to_string(static_cast<unsigned>(EffectiveIsa()));
   }
 }
-
-int32_t FastPathMaxAbsWeight() { return CpuHasVnni() ? 127 : 64; }
 
 }  // namespace kaldiq::kernels

@@ -33,8 +33,8 @@ ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& fa
     }
     KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kFormat)
         << op.component << ": no weights";
-    net.kernels[i] = kernels == KernelChoice::kFast ? MakeF32LinearKernel(op)
-                                                    : MakeRefLinearKernel(op);
+    net.kernels[i] = kernels.f32 == "reference" ? MakeRefLinearKernel(op)
+                                                : MakeF32LinearKernel(op, kernels.f32);
   }
   ComputeContext(net.graph, &net.left_context, &net.right_context);
   return net;
@@ -192,8 +192,7 @@ const float* Executor::AsFloat(const RowView& view, int64_t rows, int64_t cols,
 RowView Executor::Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out) {
   const int64_t cols = net_.graph.ops[op].output_dim;
   uint8_t* dst = Ensure(&values_u8_[op], rows * cols);
-  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, 1.0f / out.grid.scale,
-                          out.grid.zero_point, out.qmin, out.qmax, 0, dst, cols);
+  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, out.grid, 0, dst, cols);
   RowView both = in;
   both.q = dst;
   both.qstride = cols;

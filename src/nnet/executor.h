@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/matrix.h"
+#include "kernels/kernel_selection.h"
 #include "nnet/graph.h"
 #include "nnet/linear_kernel.h"
 
@@ -34,10 +35,9 @@ struct ComputeOptions {
   bool use_priors = false;  // subtract log(priors) of the model (ExecutableNet::priors)
 };
 
-// A non-kernel op whose output the executor stores as u8 (q in [qmin, qmax] on `grid`).
+// A non-kernel op whose output the executor stores as u8 on `grid`.
 struct U8Output {
   U8Grid grid;
-  int32_t qmin = 0, qmax = 255;
 };
 
 // A graph ready to run: kernels per op and the network's context.
@@ -56,7 +56,9 @@ struct ExecutableNet {
   std::vector<std::optional<U8Output>> u8_outputs;
 };
 
-enum class KernelChoice { kFast, kReference };
+// Which kernels (--kernels=): KernelChoice::kFast (auto), kReference (scalar oracles), or any
+// selection by name (kernels/kernel_selection.h).
+using KernelChoice = kernels::KernelSelection;
 // Supplies the kernel of affine op `index`, or null for the default fp32 kernel.
 using KernelFactory =
     std::function<std::shared_ptr<const LinearKernel>(int32_t index, const Op& op)>;

@@ -149,15 +149,18 @@ TensorSpec ReadSpec(Reader* r) {
 
 void WriteQParams(Writer* w, const QParams& p) {
   w->F32(p.scale);
+  w->F32(p.inv_scale);
   w->I32(p.zero_point);
   w->I32(p.qmin);
   w->I32(p.qmax);
   w->Pod<uint8_t>(p.wrap);
 }
 
-QParams ReadQParams(Reader* r) {
+// Version 1 did not store inv_scale; it is 1.0f / scale, as every version-2 writer computes it.
+QParams ReadQParams(Reader* r, uint32_t version) {
   QParams p;
-  p.scale = r->F32();
+  p.SetScale(r->F32());
+  if (version >= 2) p.inv_scale = r->F32();
   p.zero_point = r->I32();
   p.qmin = r->I32();
   p.qmax = r->I32();
@@ -274,7 +277,7 @@ void WriteLayers(Writer* w, const Int8Model& m) {
   }
 }
 
-void ReadLayers(Reader* r, Int8Model* m) {
+void ReadLayers(Reader* r, uint32_t version, Int8Model* m) {
   uint32_t n = r->Count(1 << 20, "int8 layers");
   for (uint32_t i = 0; i < n; ++i) {
     QuantizedAffine q;
@@ -288,7 +291,7 @@ void ReadLayers(Reader* r, Int8Model* m) {
     KQ_CHECK(range <= static_cast<uint32_t>(RangeMode::kChunk), kFormat)
         << "corrupt int8 model: range mode " << range;
     q.act_range = static_cast<RangeMode>(range);
-    q.act = ReadQParams(r);
+    q.act = ReadQParams(r, version);
     q.weight_spec = ReadSpec(r);
     q.weight_zero_point = r->I32();
     q.weight_scale = r->Vec<float>();
@@ -306,7 +309,14 @@ void ReadLayers(Reader* r, Int8Model* m) {
                  (q.bias.empty() || q.bias.size() == static_cast<size_t>(q.output_dim)),
              kFormat)
         << "corrupt int8 model: sizes of layer '" << q.name << "'";
-    KQ_CHECK(q.act.scale > 0.0f, kFormat) << "corrupt int8 model: scale of '" << q.name << "'";
+    KQ_CHECK(q.act.scale > 0.0f && std::isfinite(q.act.scale) && q.act.inv_scale > 0.0f &&
+                 std::isfinite(q.act.inv_scale),
+             kFormat)
+        << "corrupt int8 model: scale of '" << q.name << "'";
+    KQ_CHECK(q.act.qmin <= q.act.zero_point && q.act.zero_point <= q.act.qmax &&
+                 q.act.qmin >= -128 && q.act.qmax <= 255,
+             kFormat)
+        << "corrupt int8 model: activation grid of '" << q.name << "'";
     for (float s : q.weight_scale)
       KQ_CHECK(s > 0.0f, kFormat) << "corrupt int8 model: weight scale of '" << q.name << "'";
     m->layer_ops.push_back(op);
@@ -420,9 +430,9 @@ Int8Model DeserializeInt8Model(const std::string& b) {
   uint32_t version = h.U32(), header = h.U32();
   uint64_t file_size = h.U64(), checksum = h.U64();
   uint32_t nsec = h.U32();
-  KQ_CHECK(version == kInt8FormatVersion, kFormat)
+  KQ_CHECK(version >= 1 && version <= kInt8FormatVersion, kFormat)
       << "int8 model format version " << version << " is not supported (this kaldiq reads "
-      << kInt8FormatVersion << ")";
+      << "versions 1 to " << kInt8FormatVersion << ")";
   KQ_CHECK(header == kHeaderSize && nsec == kNumSections, kFormat)
       << "corrupt int8 model header";
   KQ_CHECK(file_size == b.size(), kFormat)
@@ -473,7 +483,7 @@ Int8Model DeserializeInt8Model(const std::string& b) {
   }
   {
     Reader r(b, off[4], off[4] + size[4]);
-    ReadLayers(&r, &m);
+    ReadLayers(&r, version, &m);
   }
   return m;
 }

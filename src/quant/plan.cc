@@ -222,7 +222,7 @@ Plan ReadPlan(const std::string& path) {
       l.act_max = in.Float(mm[2]);
       auto qp = in.Expect("act-qparams", 3);
       l.act = ChooseQParams(std::min(l.act_min, l.act_max), l.act_max, s.act);
-      l.act.scale = in.Float(qp[1]);
+      l.act.SetScale(in.Float(qp[1]));
       l.act.zero_point = in.Int(qp[2]);
       if (!(l.act.scale > 0.0f)) in.Throw("activation scale must be positive");
       if (l.act.zero_point < l.act.qmin || l.act.zero_point > l.act.qmax)
@@ -273,7 +273,7 @@ std::vector<QParams> WeightQParams(const LayerPlan& layer, const TensorSpec& spe
   std::vector<QParams> out;
   for (float s : layer.weight_scales) {
     QParams p = ChooseQParams(-1.0f, 1.0f, spec);
-    p.scale = s;
+    p.SetScale(s);
     p.zero_point = layer.weight_zero_point;
     out.push_back(p);
   }

@@ -192,8 +192,8 @@ TEST(PlanAndModel, EveryPresetRoundTrips) {
 
 TEST(PlanAndModel, ReferenceAndFastKernelsAgreeBitForBit) {
   Int8Model m = QuantizeTiny("best", nullptr, nullptr);
-  nnet::ExecutableNet a = MakeInt8Executable(m, kernels::Int8Backend::kReference);
-  nnet::ExecutableNet b = MakeInt8Executable(m, kernels::Int8Backend::kAuto);
+  nnet::ExecutableNet a = MakeInt8Executable(m, kernels::KernelSelection::kReference);
+  nnet::ExecutableNet b = MakeInt8Executable(m, kernels::KernelSelection::kFast);
   nnet::Executor ea(a, nnet::ComputeOptions()), eb(b, nnet::ComputeOptions());
   MatrixF feats = Feats(70, 5);
   MatrixF ya = ea.Compute(feats, nullptr, nullptr), yb = eb.Compute(feats, nullptr, nullptr);
