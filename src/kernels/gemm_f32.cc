@@ -125,9 +125,13 @@ std::string ChooseF32Backend(int64_t n, int64_t k, const std::string& requested)
     KQ_THROW(kUnsupported) << "unknown or unavailable fp32 kernel '" << requested
                            << "' (known: auto" << known << ")";
   }
-  (void)n;
-  (void)k;
-  return DnnlF32Available() ? "onednn" : "openblas";
+  // Measured (bench/README.md, "fp32 backend per shape"): with AVX-512 oneDNN's kernels are
+  // ~2x OpenBLAS 0.3.21's AVX2 ones on every fixture shape; on AVX2 the two are within ±10 %
+  // except for wide outputs of a narrow input (the TDNN-F bottleneck's 320 → 1536 affine, the
+  // LDA → 1536 layer), where OpenBLAS is 1.2–1.3x faster.
+  if (!DnnlF32Available()) return "openblas";
+  if (DnnlF32UsesAvx512()) return "onednn";
+  return k <= 512 && n >= 1024 ? "openblas" : "onednn";
 }
 
 PackedLinearF32::PackedLinearF32(int64_t n, int64_t k, const float* w, const float* bias,

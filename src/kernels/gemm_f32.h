@@ -76,5 +76,7 @@ class PackedLinearF32 {
 std::unique_ptr<PackedLinearF32::Impl> CreateDnnlLinearF32(int64_t n, int64_t k, const float* w,
                                                            const float* bias, bool relu);
 bool DnnlF32Available();
+// True when oneDNN dispatches to AVX-512 kernels on this CPU (honours DNNL_MAX_CPU_ISA).
+bool DnnlF32UsesAvx512();
 
 }  // namespace kaldiq::kernels

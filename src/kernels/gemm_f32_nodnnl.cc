@@ -4,6 +4,7 @@
 namespace kaldiq::kernels {
 
 bool DnnlF32Available() { return false; }
+bool DnnlF32UsesAvx512() { return false; }
 std::unique_ptr<PackedLinearF32::Impl> CreateDnnlLinearF32(int64_t, int64_t, const float*,
                                                            const float*, bool) {
   return nullptr;
