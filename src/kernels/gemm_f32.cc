@@ -125,13 +125,14 @@ std::string ChooseF32Backend(int64_t n, int64_t k, const std::string& requested)
     KQ_THROW(kUnsupported) << "unknown or unavailable fp32 kernel '" << requested
                            << "' (known: auto" << known << ")";
   }
-  // Measured (bench/README.md, "fp32 backend per shape"): with AVX-512 oneDNN's kernels are
-  // ~2x OpenBLAS 0.3.21's AVX2 ones on every fixture shape; on AVX2 the two are within ±10 %
-  // except for wide outputs of a narrow input (the TDNN-F bottleneck's 320 → 1536 affine, the
-  // LDA → 1536 layer), where OpenBLAS is 1.2–1.3x faster.
+  // Measured (bench/README.md, "fp32 backend per ISA and shape"): with AVX-512 oneDNN's
+  // kernels are ~2x OpenBLAS 0.3.21's AVX2 ones on every fixture shape. On AVX2 (Zen 3) OpenBLAS
+  // is 1.1–1.3x faster for wide outputs (n ≥ 1024: TDNN-F's 320 → 1536 affine, the 1536-unit
+  // first layer, the 4664 / 6016-pdf output layers) and for the 1875 → 625 TDNN layers, oneDNN
+  // 1.1–1.4x for the narrower ones (TDNN-F's 3072 → 160 linear, 625 → 625, 256 → 968).
   if (!DnnlF32Available()) return "openblas";
   if (DnnlF32UsesAvx512()) return "onednn";
-  return k <= 512 && n >= 1024 ? "openblas" : "onednn";
+  return n >= 1024 || (k >= 1536 && n >= 512) ? "openblas" : "onednn";
 }
 
 PackedLinearF32::PackedLinearF32(int64_t n, int64_t k, const float* w, const float* bias,

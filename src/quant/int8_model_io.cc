@@ -147,9 +147,9 @@ TensorSpec ReadSpec(Reader* r) {
   return s;
 }
 
-void WriteQParams(Writer* w, const QParams& p) {
+void WriteQParams(Writer* w, const QParams& p, uint32_t version) {
   w->F32(p.scale);
-  w->F32(p.inv_scale);
+  if (version >= 2) w->F32(p.inv_scale);
   w->I32(p.zero_point);
   w->I32(p.qmin);
   w->I32(p.qmax);
@@ -257,7 +257,7 @@ Graph ReadGraph(Reader* r) {
   return g;
 }
 
-void WriteLayers(Writer* w, const Int8Model& m) {
+void WriteLayers(Writer* w, const Int8Model& m, uint32_t version) {
   w->U32(static_cast<uint32_t>(m.layers.size()));
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const QuantizedAffine& q = m.layers[i];
@@ -268,7 +268,7 @@ void WriteLayers(Writer* w, const Int8Model& m) {
     w->Pod<uint8_t>(q.relu);
     WriteSpec(w, q.act_spec);
     w->U32(static_cast<uint32_t>(q.act_range));
-    WriteQParams(w, q.act);
+    WriteQParams(w, q.act, version);
     WriteSpec(w, q.weight_spec);
     w->I32(q.weight_zero_point);
     w->Vec(q.weight_scale);
@@ -358,8 +358,10 @@ static Equalization ParseEqualizeLine(const std::string& line) {
   return e;
 }
 
-std::string SerializeInt8Model(const Int8Model& m) {
+std::string SerializeInt8Model(const Int8Model& m, uint32_t version) {
   KQ_CHECK(HostIsLittleEndian(), kUnsupported) << "the int8 model format needs a little-endian host";
+  KQ_CHECK(version >= 1 && version <= kInt8FormatVersion, kInternal)
+      << "cannot write int8 format version " << version;
   Writer w;
   w.buf().assign(kHeaderSize + kNumSections * kSectionEntry, '\0');
   w.Align();
@@ -370,7 +372,7 @@ std::string SerializeInt8Model(const Int8Model& m) {
     switch (s) {
       case 0: {
         std::ostringstream meta;
-        meta << "format kaldiq-int8\nversion " << kInt8FormatVersion << "\nscheme " << m.scheme_name
+        meta << "format kaldiq-int8\nversion " << version << "\nscheme " << m.scheme_name
              << "\nfold-input-affine " << m.lowering.fold_input_affine << "\nfold-scales-backward "
              << m.lowering.fold_scales_backward << "\nfold-batchnorm " << m.lowering.fold_batchnorm
              << "\n";
@@ -400,13 +402,13 @@ std::string SerializeInt8Model(const Int8Model& m) {
         break;
       case 2: w.Vec(m.priors); break;
       case 3: WriteGraph(&w, m.graph); break;
-      case 4: WriteLayers(&w, m); break;
+      case 4: WriteLayers(&w, m, version); break;
     }
     sizes[s] = w.pos() - offsets[s];
   }
   std::string& b = w.buf();
   std::memcpy(&b[0], kInt8Magic, sizeof(kInt8Magic));
-  uint32_t version = kInt8FormatVersion, header = kHeaderSize, nsec = kNumSections;
+  uint32_t header = kHeaderSize, nsec = kNumSections;
   std::memcpy(&b[8], &version, 4);
   std::memcpy(&b[12], &header, 4);
   w.PatchU64(16, b.size());
