@@ -121,12 +121,14 @@ int32_t SevenBit() { return 64; }
 // vpmaddubsw adds two u8·s8 products in saturating 16 bits: exact while 2·255·|w| ≤ 32767.
 int32_t DnnlMaxAbsWeight() { return CpuHasVnni() ? 128 : 64; }
 
-// Preferences on this CPU ("auto" tries lower first), from bench/README.md's measurements:
-// oneDNN with VNNI is the fastest of all; without VNNI kaldiq's pre-packed avx2-w7 beats oneDNN
-// 2.6 (which re-packs the weights on every call), and avx2-w8 is the only fast exact kernel for
-// full 8-bit weights.
+// Preferences on this CPU ("auto" tries lower first), from bench/README.md's measurements on
+// AVX2: without VNNI kaldiq's pre-packed avx2-w7 beats oneDNN 2.6 (which re-packs the weights on
+// every call) at the executor's shapes, and avx2-w8 is the only fast exact kernel for full 8-bit
+// weights. oneDNN comes first when it has VNNI (exact for any weights, the fastest instruction)
+// or AVX-512 (twice the vector width of the AVX2 kernels; not measured here, there being no such
+// CPU on hand, and limited to 7-bit weights without VNNI all the same).
 int PreferReference() { return 100; }
-int PreferDnnl() { return CpuHasVnni() ? 0 : 2; }
+int PreferDnnl() { return CpuHasVnni() || DnnlInt8UsesAvx512() ? 0 : 2; }
 int PreferAvx2W7() { return 1; }
 int PreferAvx2W8() { return 3; }
 
@@ -196,7 +198,7 @@ std::string ChooseInt8Backend(int32_t max_abs_weight, const std::string& request
     KQ_CHECK(max_abs_weight <= r->max_abs_weight(), kUnsupported)
         << "int8 kernel '" << requested << "' is exact only for |w| <= " << r->max_abs_weight()
         << " on this CPU, and these weights reach " << max_abs_weight
-        << " (quantize with --weight-bits=7 or --target=avx2)";
+        << " (make 7-bit weights: calibrate --target=avx2, or quantize --target=avx2)";
     return r->name;
   }
   const Int8BackendRow* best = nullptr;

@@ -32,6 +32,8 @@ struct Int8BackendRow {
 
 // The oneDNN backend (gemm_s8_dnnl.cc, or the stubs of gemm_s8_nodnnl.cc).
 bool DnnlInt8Available();
+// True when oneDNN dispatches to AVX-512 kernels (avx512_core or above) on this CPU.
+bool DnnlInt8UsesAvx512();
 std::unique_ptr<Int8Kernel> CreateDnnlInt8Kernel(int64_t n, int64_t k, const int8_t* w);
 // The AVX2 backends (gemm_s8_avx2.cc); call only when CpuHasAvx2().
 std::unique_ptr<Int8Kernel> CreateAvx2W7Kernel(int64_t n, int64_t k, const int8_t* w);

@@ -76,6 +76,11 @@ class DnnlGemm : public Int8Kernel {
 
 bool DnnlInt8Available() { return true; }
 
+// 0x20 marks avx512_core and everything above it in oneDNN 2.6's dnnl_cpu_isa_t bit sets.
+bool DnnlInt8UsesAvx512() {
+  return (static_cast<unsigned>(dnnl_get_effective_cpu_isa()) & 0x20u) != 0;
+}
+
 std::unique_ptr<Int8Kernel> CreateDnnlInt8Kernel(int64_t n, int64_t k, const int8_t* w) {
   try {
     return std::make_unique<DnnlGemm>(n, k, w);

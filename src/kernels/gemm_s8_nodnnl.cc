@@ -4,6 +4,7 @@
 namespace kaldiq::kernels {
 
 bool DnnlInt8Available() { return false; }
+bool DnnlInt8UsesAvx512() { return false; }
 std::unique_ptr<Int8Kernel> CreateDnnlInt8Kernel(int64_t, int64_t, const int8_t*) {
   return nullptr;
 }

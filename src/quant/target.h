@@ -1,8 +1,9 @@
 // Where an int8 model will run (`--target` of calibrate / quantize), and the weight bit width
 // whose kernels are fastest there (kernels/gemm_s8.h):
 //   vnni      AVX-512 VNNI / AVX-VNNI: oneDNN is exact and fastest for full 8-bit weights → 8
-//   avx2      AVX2 without VNNI: the u8×s8 pair-add (vpmaddubsw) is exact only for |w| ≤ 64, and
-//             7-bit weights run ~1.3–1.5x faster than 8-bit ones (avx2-w7 vs avx2-w8) → 7
+//   avx2      AVX2 without VNNI: the u8×s8 pair-add (vpmaddubsw) is exact only for |w| ≤ 64;
+//             7-bit weights run 1.2–1.9x faster per GEMM than 8-bit ones (avx2-w7 vs avx2-w8,
+//             bench/README.md) → 7
 //   portable  every x86-64 CPU: 7-bit weights are exact on the fast path of every CPU → 7
 //   native    the CPU this runs on: vnni when it has VNNI, else avx2 (also for CPUs without
 //             AVX2, whose oneDNN SSE4.1 path has the same 16-bit saturation)
