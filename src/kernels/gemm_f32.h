@@ -1,4 +1,5 @@
-// fp32 GEMM behind a narrow interface. Kernels know nothing of graphs or Kaldi.
+// fp32 GEMM behind a narrow interface: raw GEMMs, and a packed linear layer with a table of
+// backends. Kernels know nothing of graphs or Kaldi.
 // Single-threaded: kaldiq parallelises above the kernel (per utterance), which keeps results
 // independent of the thread count.
 #pragma once
@@ -25,27 +26,57 @@ void GemmF32Ref(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, co
 }  // namespace kaldiq::kernels
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace kaldiq::kernels {
 
+// fp32 linear-layer backends (a table, like the int8 one in gemm_s8.h; chosen per layer):
+//   onednn    oneDNN 2.6 f32 matmul, weights reordered once, bias and ReLU fused, one primitive
+//             per row-count bucket (oneDNN 2.6's runtime-M f32 path is slow), created on first
+//             use and cached without a lock
+//   openblas  cblas_sgemm on a K×N copy of the weights, then one bias/ReLU pass
+//   reference GemmF32Ref (double accumulation); the oracle
+// The backends built into this binary (reference and openblas always; onednn with oneDNN).
+std::vector<std::string> F32BackendNames();
+// The backend a layer of n outputs and k inputs uses: `requested` unless "auto" (throws
+// kaldiq::Error, kUnsupported, for a name not built in), else the one measured fastest for this
+// ISA and shape (rule and table in bench/README.md).
+std::string ChooseF32Backend(int64_t n, int64_t k, const std::string& requested = "auto");
+
 // A linear layer y[m×n] = x[m×k] · Wᵀ + b, optionally followed by max(·, 0), with W (N×K,
-// Kaldi's layout) packed once at construction into the backend's preferred layout.
-// Backend: oneDNN f32 matmul when built with oneDNN (chosen by measurement: bench/README.md),
-// else OpenBLAS on a K×N copy plus a bias/ReLU pass. Run() is const and may be called
-// concurrently from several threads; each call runs on the calling thread only.
+// Kaldi's layout) packed once at construction into the backend's preferred layout. Run() is
+// const and may be called concurrently from several threads (no lock on the call path); each
+// call runs on the calling thread only.
 class PackedLinearF32 {
  public:
-  PackedLinearF32(int64_t n, int64_t k, const float* w, const float* bias, bool relu);
+  // Internal backend interface (gemm_f32*.cc).
+  struct Impl {
+    virtual ~Impl() = default;
+    virtual void Run(int64_t m, const float* x, int64_t ldx, float* y, int64_t ldy) const = 0;
+  };
+
+  PackedLinearF32(int64_t n, int64_t k, const float* w, const float* bias, bool relu,
+                  const std::string& backend = "auto");
   ~PackedLinearF32();
   PackedLinearF32(const PackedLinearF32&) = delete;
   PackedLinearF32& operator=(const PackedLinearF32&) = delete;
 
-  void Run(int64_t m, const float* x, int64_t ldx, float* y, int64_t ldy) const;
-  static const char* Backend();
+  void Run(int64_t m, const float* x, int64_t ldx, float* y, int64_t ldy) const {
+    if (m > 0) impl_->Run(m, x, ldx, y, ldy);
+  }
+  const std::string& Backend() const { return backend_; }
 
  private:
-  struct Impl;
+  std::string backend_;
   std::unique_ptr<Impl> impl_;
 };
+
+// The oneDNN backend (gemm_f32_dnnl.cc; without oneDNN, gemm_f32_nodnnl.cc returns null).
+std::unique_ptr<PackedLinearF32::Impl> CreateDnnlLinearF32(int64_t n, int64_t k, const float* w,
+                                                           const float* bias, bool relu);
+bool DnnlF32Available();
+// True when oneDNN dispatches to AVX-512 kernels on this CPU (honours DNNL_MAX_CPU_ISA).
+bool DnnlF32UsesAvx512();
 
 }  // namespace kaldiq::kernels

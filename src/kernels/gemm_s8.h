@@ -3,16 +3,25 @@
 //   then per output column j one of
 //     kS32:  out = acc + bias[j]
 //     kF32:  out = float(acc + bias[j]) · scale[j]                 (dequantized; clamp optional)
-//     kU8 / kS8: out = clamp(nearbyint(float(acc + bias[j]) · scale[j]) + out_zero_point, lo, hi)
+//     kU8 / kS8: out = clamp(round_half_even(float(acc + bias[j]) · scale[j]) + out_zero_point,
+//                            lo, hi)                              (kernels/qgrid.h's rounding)
 // x is u8 (activations), w is s8 with one row per output unit (Kaldi's N×K layout). A fused ReLU
 // is a clamp with lo = out_zero_point (or 0 for f32). Kernels know nothing of schemes or graphs.
 //
-// Backends: the scalar reference (always built; the oracle) and oneDNN 2.6 matmul (u8×s8→s32 with
-// prepacked weights), followed by the SAME epilogue code, so every backend is bit-exact with the
-// reference. oneDNN on CPUs without VNNI computes u8×s8 with vpmaddubsw, which saturates 16-bit
-// pair sums: it is exact only when |w| ≤ 64 (7-bit weights). Int8Gemm checks this when the
-// weights are packed and falls back to the reference kernel when the fast path would be wrong;
-// `UsesFastPath()` tells which was chosen.
+// Backends are the rows of a table (Int8Backends()), chosen at run time per layer from the CPU's
+// features and the layer's largest |w|: every backend computes only the raw u8×s8 accumulators,
+// and the SAME epilogue (zero points, bias, requantization) follows, so every backend is
+// bit-exact with the scalar reference. Rows:
+//   reference  scalar loops; always built and available; the oracle (tests, --kernels=reference)
+//   onednn     oneDNN 2.6 matmul u8×s8→s32. With AVX-512 VNNI / AVX-VNNI it is exact for any s8
+//              weights; without VNNI it uses vpmaddubsw, whose 16-bit pair sums saturate unless
+//              |w| ≤ 64, so it is exact only for 7-bit weights there
+//   avx2-w7    kaldiq's AVX2 kernel on vpmaddubsw + vpmaddwd (exact for |w| ≤ 64), weights
+//              pre-packed at load time
+//   avx2-w8    kaldiq's AVX2 kernel on 16-bit products (vpmaddwd; exact for any s8 weights),
+//              weights pre-packed at load time
+// "auto" takes the most preferred available row that is exact for the layer's weights; the order
+// (Int8BackendInfo::preference) was chosen by measurement, see bench/README.md.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +30,6 @@
 #include <vector>
 
 namespace kaldiq::kernels {
-
-enum class Int8Backend { kAuto, kReference, kDnnl };
 
 // Requantization epilogue applied to int32 accumulators.
 struct Requant {
@@ -35,29 +42,51 @@ struct Requant {
   bool relu = false;               // kF32: max(out, 0)
 };
 
-// True when the CPU has AVX-512 VNNI or AVX-VNNI (oneDNN's int8 matmul is exact at 8 bits).
+// One row of the int8 backend table, evaluated on this CPU and build.
+struct Int8BackendInfo {
+  std::string name;            // the --kernels= name
+  std::string description;
+  bool available = false;      // built in, and the CPU has what it needs
+  int32_t max_abs_weight = 0;  // largest |w| it computes exactly on this CPU (128 = any s8)
+  bool signed_input = false;   // activations it takes: false = u8 (every current backend)
+  int preference = 0;          // "auto" tries lower values first on this CPU
+};
+// Every row, in table order (reference first).
+std::vector<Int8BackendInfo> Int8Backends();
+// The backend Int8Gemm uses for weights whose largest magnitude is max_abs_weight: `requested`
+// when it is not "auto" — throws kaldiq::Error (kUnsupported) when that backend is unknown, not
+// available here, or not exact for these weights — else the most preferred available exact row.
+std::string ChooseInt8Backend(int32_t max_abs_weight, const std::string& requested = "auto");
+
+// True when the CPU has AVX-512 VNNI or AVX-VNNI as oneDNN sees it (honours DNNL_MAX_CPU_ISA).
 bool CpuHasVnni();
+// True when the CPU has AVX2 (the avx2-* kernels run).
+bool CpuHasAvx2();
 // A short description of the ISA oneDNN dispatches to, e.g. "avx512_core_vnni" ("none" without
 // oneDNN).
 std::string Int8IsaName();
-// Largest |w| (w ∈ s8) the fast path computes exactly on this CPU: 127 with VNNI, 64 without.
-int32_t FastPathMaxAbsWeight();
 
-// Weights of one layer, packed once (at model load), computing any number of rows.
-// Thread-compatible: Compute() is const and may run concurrently from several threads.
+// Computes raw accumulators acc[i][j] = Σ_p x[i][p]·w[j][p] (m×n, row stride n) for weights packed
+// at construction. Implemented by each backend (gemm_s8_backend.h).
+class Int8Kernel;
+
+// Weights of one layer, packed once (at model load) by the chosen backend, computing any number
+// of rows. Thread-compatible: Compute() is const and may run concurrently from several threads.
 class Int8Gemm {
  public:
   // w: n rows of k int8 weights, row-major with row stride ldw; w_zero_point: the weights' zero
-  // point (0 for symmetric weights). The weights are copied.
+  // point (0 for symmetric weights). backend: a row name of Int8Backends() or "auto" (see
+  // ChooseInt8Backend; throws kUnsupported when a forced backend cannot compute these weights).
   Int8Gemm(int64_t n, int64_t k, const int8_t* w, int64_t ldw, int32_t w_zero_point,
-           Int8Backend backend = Int8Backend::kAuto);
+           const std::string& backend = "auto");
   ~Int8Gemm();
   Int8Gemm(const Int8Gemm&) = delete;
   Int8Gemm& operator=(const Int8Gemm&) = delete;
 
   int64_t n() const { return n_; }
   int64_t k() const { return k_; }
-  bool UsesFastPath() const { return fast_ != nullptr; }
+  // The backend chosen (a row name of Int8Backends()).
+  const std::string& Backend() const { return backend_; }
 
   // x: m rows of k u8 values (row stride ldx) with zero point x_zero_point; out: m rows of n
   // elements of the type chosen by rq.output (int32_t, float, uint8_t or int8_t) with row stride
@@ -65,14 +94,12 @@ class Int8Gemm {
   void Compute(int64_t m, const uint8_t* x, int64_t ldx, int32_t x_zero_point, const Requant& rq,
                void* out, int64_t ldout) const;
 
-  struct Fast;  // backend state (oneDNN primitive and packed weights)
-
  private:
   int64_t n_, k_;
   int32_t w_zero_point_;
-  std::vector<int8_t> w_;            // n×k, dense
+  std::string backend_;
   std::vector<int32_t> w_row_sums_;  // Σ_p w[j][p], for the x zero-point correction
-  std::unique_ptr<Fast> fast_;
+  std::unique_ptr<const Int8Kernel> kernel_;
 };
 
 // The scalar reference for the raw accumulators acc[i][j] = Σ_p x[i][p]·w[j][p] (no zero points).

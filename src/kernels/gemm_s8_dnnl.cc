@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <dnnl.hpp>
-#include <mutex>
 
 #include "kernels/dnnl_engine.h"
 #include "kernels/gemm_s8_backend.h"
@@ -16,7 +15,7 @@ namespace kaldiq::kernels {
 
 namespace {
 
-class DnnlGemm : public Int8Gemm::Fast {
+class DnnlGemm : public Int8Kernel {
  public:
   DnnlGemm(int64_t n, int64_t k, const int8_t* w) : n_(n), k_(k) {
     // Before any oneDNN call on this thread: an OpenMP team of more than one thread would leave
@@ -75,7 +74,14 @@ class DnnlGemm : public Int8Gemm::Fast {
 
 }  // namespace
 
-std::unique_ptr<Int8Gemm::Fast> CreateFastGemm(int64_t n, int64_t k, const int8_t* w) {
+bool DnnlInt8Available() { return true; }
+
+// 0x20 marks avx512_core and everything above it in oneDNN 2.6's dnnl_cpu_isa_t bit sets.
+bool DnnlInt8UsesAvx512() {
+  return (static_cast<unsigned>(dnnl_get_effective_cpu_isa()) & 0x20u) != 0;
+}
+
+std::unique_ptr<Int8Kernel> CreateDnnlInt8Kernel(int64_t n, int64_t k, const int8_t* w) {
   try {
     return std::make_unique<DnnlGemm>(n, k, w);
   } catch (const dnnl::error& e) {
@@ -106,7 +112,5 @@ std::string Int8IsaName() {
     default: return "isa-" + std::to_string(static_cast<unsigned>(EffectiveIsa()));
   }
 }
-
-int32_t FastPathMaxAbsWeight() { return CpuHasVnni() ? 127 : 64; }
 
 }  // namespace kaldiq::kernels

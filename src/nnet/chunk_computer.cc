@@ -86,8 +86,7 @@ ConstRows ChunkComputer::ValueAsFloat(int32_t op) {
 RowView ChunkComputer::Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out) {
   const int64_t cols = graph_.ops[op].output_dim;
   uint8_t* dst = Ensure(&values_u8_[op], rows * cols);
-  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, 1.0f / out.grid.scale,
-                          out.grid.zero_point, out.qmin, out.qmax, 0, dst, cols);
+  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, out.grid, 0, dst, cols);
   RowView both = in;
   both.q = dst;
   both.qstride = cols;

@@ -45,8 +45,8 @@ ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& fa
     }
     KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kFormat)
         << op.component << ": no weights";
-    net.kernels[i] = kernels == KernelChoice::kFast ? MakeF32LinearKernel(op)
-                                                    : MakeRefLinearKernel(op);
+    net.kernels[i] = kernels.f32 == "reference" ? MakeRefLinearKernel(op)
+                                                : MakeF32LinearKernel(op, kernels.f32);
   }
   ComputeContext(net.graph, &net.left_context, &net.right_context);
   return net;

@@ -19,6 +19,7 @@
 
 #include "core/matrix.h"
 #include "core/utterance_input.h"
+#include "kernels/kernel_selection.h"
 #include "nnet/chunk_computer.h"
 #include "nnet/graph.h"
 #include "nnet/linear_kernel.h"
@@ -55,7 +56,9 @@ struct ExecutableNet {
   std::vector<std::optional<U8Output>> u8_outputs;
 };
 
-enum class KernelChoice { kFast, kReference };
+// Which kernels (--kernels=): KernelChoice::kFast (auto), kReference (scalar oracles), or any
+// selection by name (kernels/kernel_selection.h).
+using KernelChoice = kernels::KernelSelection;
 // Supplies the kernel of affine op `index`, or null for the default fp32 kernel.
 using KernelFactory =
     std::function<std::shared_ptr<const LinearKernel>(int32_t index, const Op& op)>;

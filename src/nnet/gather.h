@@ -53,11 +53,10 @@ struct RowView {
   }
 };
 
-// An op without a kernel whose output is stored as u8 (q in [qmin, qmax] on `grid`) because
+// An op without a kernel whose output is stored as u8 on `grid` because
 // int8 layers read it (quant's integer pipeline).
 struct U8Output {
   U8Grid grid;
-  int32_t qmin = 0, qmax = 255;
 };
 
 // dst (num_sequences · rows(op) rows of op.input_dim, row stride `stride`) = the input rows of

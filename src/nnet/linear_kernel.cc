@@ -33,21 +33,21 @@ void Epilogue(const std::vector<float>& bias, bool relu, int64_t rows, int64_t c
   }
 }
 
-// fp32 on the packed linear layer of kernels/gemm_f32.h (oneDNN, or OpenBLAS without it),
-// bias and ReLU fused.
+// fp32 on the packed linear layer of kernels/gemm_f32.h (its backend table), bias and ReLU
+// fused.
 class F32LinearKernel : public LinearKernel {
  public:
-  explicit F32LinearKernel(const Op& op)
+  F32LinearKernel(const Op& op, const std::string& backend)
       : in_(op.input_dim), out_(op.output_dim),
         layer_(op.output_dim, op.input_dim, op.weight.data(),
-               op.bias.empty() ? nullptr : op.bias.data(), op.relu_after) {}
+               op.bias.empty() ? nullptr : op.bias.data(), op.relu_after, backend) {}
   void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
     layer_.Run(rows, x, ldx, y, ldy);
   }
   int64_t InputDim() const override { return in_; }
   int64_t OutputDim() const override { return out_; }
   std::string Describe() const override {
-    return std::string("fp32 ") + kernels::PackedLinearF32::Backend();
+    return "fp32 " + layer_.Backend();
   }
 
  private:
@@ -100,9 +100,9 @@ void CheckAffine(const Op& op) {
 
 }  // namespace
 
-std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op) {
+std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op, const std::string& backend) {
   CheckAffine(op);
-  return std::make_shared<F32LinearKernel>(op);
+  return std::make_shared<F32LinearKernel>(op, backend);
 }
 
 std::shared_ptr<const LinearKernel> MakeRefLinearKernel(const Op& op) {

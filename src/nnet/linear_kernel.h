@@ -8,19 +8,14 @@
 #include <memory>
 #include <string>
 
+#include "kernels/qgrid.h"
 #include "nnet/graph.h"
 
 namespace kaldiq::nnet {
 
-// The grid of a u8 activation tensor: real value = (q − zero_point) · scale.
-struct U8Grid {
-  float scale = 1.0f;
-  int32_t zero_point = 0;
-  bool operator==(const U8Grid& o) const {
-    return scale == o.scale && zero_point == o.zero_point;
-  }
-  bool operator!=(const U8Grid& o) const { return !(*this == o); }
-};
+// The grid of a u8 activation tensor: real value = (q − zero_point) · scale, q in [qmin, qmax]
+// (the one grid type of kaldiq, kernels/qgrid.h).
+using U8Grid = kernels::QGrid;
 
 class LinearKernel {
  public:
@@ -48,7 +43,9 @@ class LinearKernel {
 };
 
 // fp32 kernel on the fast GEMM (kernels/gemm_f32.h), weights pre-packed at construction.
-std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op);
+// backend: a row of kernels::F32BackendNames() or "auto".
+std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op,
+                                                        const std::string& backend = "auto");
 // Scalar reference kernel (double accumulation); the oracle for tests.
 std::shared_ptr<const LinearKernel> MakeRefLinearKernel(const Op& op);
 // Training: y = x·Wᵀ + b on the op's current fp32 weights (OpenBLAS through kernels/blas.h),

@@ -113,24 +113,10 @@ Plan Calibrator::MakePlan(const std::vector<std::string>& folds) const {
     l.act_min = range.first;
     l.act_max = range.second;
     l.act = ChooseQParams(range.first, range.second, scheme_.act);
-    std::vector<QParams> wq =
-        ChooseWeightQParams(op.weight.data(), op.output_dim, op.input_dim, op.input_dim,
-                            scheme_.weight, scheme_.weight_per_channel, scheme_.weight_quantizer);
-    l.weight_zero_point = wq[0].zero_point;
-    for (const QParams& p : wq) l.weight_scales.push_back(p.scale);
-    if (scheme_.bias_correction) {
-      // E[ŷ − y] = (Ŵ − W)·E[x]: subtract the expected shift caused by weight rounding.
-      std::vector<double> mean = ob.ColumnMeans();
-      l.bias_delta.assign(static_cast<size_t>(op.output_dim), 0.0f);
-      for (int32_t o = 0; o < op.output_dim; ++o) {
-        double shift = 0.0;
-        for (int32_t i = 0; i < op.input_dim; ++i) {
-          float w = op.weight(o, i);
-          shift += (double(FakeQuantize(w, wq[o])) - w) * mean[i];
-        }
-        l.bias_delta[o] = static_cast<float>(-shift);
-      }
-    }
+    // Kept in the plan (as floats, which is also what the bias correction uses), so that
+    // quantize can re-derive the weights at another bit width exactly as here.
+    for (double m : ob.ColumnMeans()) l.act_mean.push_back(static_cast<float>(m));
+    ChooseLayerWeights(op, scheme_, &l);
     plan.layers.push_back(std::move(l));
   }
   return plan;
@@ -163,13 +149,54 @@ std::vector<Equalization> Calibrator::ChooseEqualization() const {
   return out;
 }
 
+void ChooseLayerWeights(const nnet::Op& op, const Scheme& scheme, LayerPlan* l) {
+  std::vector<QParams> wq =
+      ChooseWeightQParams(op.weight.data(), op.output_dim, op.input_dim, op.input_dim,
+                          scheme.weight, scheme.weight_per_channel, scheme.weight_quantizer);
+  l->weight_zero_point = wq[0].zero_point;
+  l->weight_scales.clear();
+  for (const QParams& p : wq) l->weight_scales.push_back(p.scale);
+  l->bias_delta.clear();
+  if (!scheme.bias_correction) return;
+  KQ_CHECK(static_cast<int32_t>(l->act_mean.size()) == op.input_dim, kInvalidArgument)
+      << "layer '" << op.name << "': bias correction needs the calibration input means "
+      << "(a plan from an older kaldiq calibrate has none: calibrate again)";
+  // E[ŷ − y] = (Ŵ − W)·E[x]: subtract the expected shift caused by weight rounding.
+  l->bias_delta.assign(static_cast<size_t>(op.output_dim), 0.0f);
+  for (int32_t o = 0; o < op.output_dim; ++o) {
+    double shift = 0.0;
+    for (int32_t i = 0; i < op.input_dim; ++i) {
+      float w = op.weight(o, i);
+      shift += (double(FakeQuantize(w, wq[o])) - w) * double(l->act_mean[i]);
+    }
+    l->bias_delta[o] = static_cast<float>(-shift);
+  }
+}
+
+Plan WithWeightBits(const Plan& plan, const nnet::Graph& graph, int bits) {
+  Plan out = plan;
+  if (bits == plan.scheme.weight.bits) return out;
+  out.scheme.weight.bits = bits;
+  out.target.clear();
+  for (LayerPlan& l : out.layers) {
+    if (l.keep_float) continue;
+    const nnet::Op* op = nullptr;
+    for (const nnet::Op& o : graph.ops)
+      if (o.name == l.name && o.type == nnet::OpType::kAffine) op = &o;
+    KQ_CHECK(op != nullptr, kInvalidArgument) << "plan layer '" << l.name << "' not in the model";
+    ChooseLayerWeights(*op, out.scheme, &l);
+  }
+  return out;
+}
+
 Plan CalibrateGraph(const nnet::Graph& graph, const Scheme& scheme,
                     const std::vector<std::string>& keep_float,
                     const std::vector<std::string>& folds, const nnet::ComputeOptions& opts,
-                    const std::function<void(nnet::Executor&)>& run) {
+                    const std::function<void(nnet::Executor&)>& run,
+                    const kernels::KernelSelection& kernels) {
   auto calibrate = [&](const nnet::Graph& g) {
     auto cal = std::make_unique<Calibrator>(g, scheme, keep_float);
-    nnet::ExecutableNet net = nnet::Prepare(g);
+    nnet::ExecutableNet net = nnet::Prepare(g, kernels);
     nnet::Executor ex(net, opts);
     ex.SetObserver(cal->Hook());
     run(ex);

@@ -61,7 +61,18 @@ class Calibrator {
 Plan CalibrateGraph(const nnet::Graph& graph, const Scheme& scheme,
                     const std::vector<std::string>& keep_float,
                     const std::vector<std::string>& folds, const nnet::ComputeOptions& opts,
-                    const std::function<void(nnet::Executor&)>& run);
+                    const std::function<void(nnet::Executor&)>& run,
+                    const kernels::KernelSelection& kernels = kernels::KernelSelection());
+
+// Per-row weight grids of `op` on scheme.weight (zero point, scales) and, with bias correction,
+// its bias delta from l->act_mean (throws kInvalidArgument when the means are missing).
+// Calibration and WithWeightBits share it, so both give the same weights.
+void ChooseLayerWeights(const nnet::Op& op, const Scheme& scheme, LayerPlan* l);
+
+// The plan with its weights re-derived at `bits` (the activation grids unchanged): what
+// calibrate would have written with --weight-bits=bits. `graph` is the graph the plan's layers
+// describe (EqualizedGraph). Returns the plan unchanged when it already has `bits`.
+Plan WithWeightBits(const Plan& plan, const nnet::Graph& graph, int bits);
 
 // Splits "a,b,c" (empty string -> empty list).
 std::vector<std::string> SplitCommaList(const std::string& s);

@@ -62,8 +62,8 @@ MatrixF DequantizedWeights(const QuantizedAffine& q) {
 
 namespace {
 
-// q = clamp(round_half_even(x / scale + zp), qmin, qmax) + shift, as u8; the recipe's
-// wrap-around grids go through the scalar Quantize().
+// Quantize(x, p) + shift as u8 (the bytes the GEMM reads): the row kernel of kernels/quantize.h,
+// except for the recipe's wrap-around grids (the scalar Quantize()).
 void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, const QParams& p,
                       int32_t shift, uint8_t* out) {
   if (p.wrap) {
@@ -72,13 +72,12 @@ void QuantizeRowsToU8(const float* x, int64_t rows, int64_t k, int64_t ldx, cons
         out[r * k + c] = static_cast<uint8_t>(Quantize(x[r * ldx + c], p) + shift);
     return;
   }
-  kernels::QuantizeRowsU8(x, rows, k, ldx, 1.0f / p.scale, p.zero_point, p.qmin, p.qmax, shift,
-                          out, k);
+  kernels::QuantizeRowsU8(x, rows, k, ldx, p, shift, out, k);
 }
 
 class Int8LinearKernel : public nnet::LinearKernel {
  public:
-  Int8LinearKernel(const QuantizedAffine& q, kernels::Int8Backend backend,
+  Int8LinearKernel(const QuantizedAffine& q, const std::string& backend,
                    const QParams* output)
       : q_(q), gemm_(q.output_dim, q.input_dim, q.weight.data(), q.input_dim, q.weight_zero_point,
                      backend) {
@@ -100,13 +99,13 @@ class Int8LinearKernel : public nnet::LinearKernel {
       }
     }
     if (!q.act_spec.is_signed && !q.act.wrap) {
-      in_grid_ = nnet::U8Grid{q.act.scale, q.act.zero_point};
+      in_grid_ = q.act;
       has_in_grid_ = true;
     }
     if (output) {
       KQ_CHECK(output->qmin >= 0 && output->qmax <= 255 && !output->wrap && output->scale > 0,
                kInternal) << q.name << ": u8 output grid expected";
-      out_grid_ = nnet::U8Grid{output->scale, output->zero_point};
+      out_grid_ = *output;
       has_out_grid_ = true;
       out_lo_ = q.relu ? std::max(output->qmin, output->zero_point) : output->qmin;
       out_hi_ = output->qmax;
@@ -130,8 +129,9 @@ class Int8LinearKernel : public nnet::LinearKernel {
   int64_t InputDim() const override { return q_.input_dim; }
   int64_t OutputDim() const override { return q_.output_dim; }
   std::string Describe() const override {
-    return std::string("int8 ") + (gemm_.UsesFastPath() ? "onednn " : "reference ") +
-           kernels::Int8IsaName() + " w" + std::to_string(q_.weight_spec.bits) +
+    const std::string& b = gemm_.Backend();
+    return "int8 " + b + (b == "onednn" ? "(" + kernels::Int8IsaName() + ")" : "") + " w" +
+           std::to_string(q_.weight_spec.bits) +
            (q_.act_range == RangeMode::kStatic ? "" : " dynamic-" + ToString(q_.act_range)) +
            (has_out_grid_ ? " u8-out" : "");
   }
@@ -217,7 +217,7 @@ class Int8LinearKernel : public nnet::LinearKernel {
 }  // namespace
 
 std::shared_ptr<const nnet::LinearKernel> MakeInt8LinearKernel(const QuantizedAffine& q,
-                                                               kernels::Int8Backend backend,
+                                                               const std::string& backend,
                                                                const QParams* output) {
   return std::make_shared<Int8LinearKernel>(q, backend, output);
 }

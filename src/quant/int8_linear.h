@@ -52,8 +52,10 @@ MatrixF DequantizedWeights(const QuantizedAffine& q);
 
 // output: when non-null (static ranges only), the kernel's ForwardQuantized writes u8 rows on
 // this grid (the consuming layer's input QParams; ReLU clamps at its zero point).
+// backend: an int8 backend name of kernels/gemm_s8.h or "auto" (chosen from the CPU and the
+// layer's weight range); throws kUnsupported when a forced backend cannot run these weights.
 std::shared_ptr<const nnet::LinearKernel> MakeInt8LinearKernel(
-    const QuantizedAffine& q, kernels::Int8Backend backend = kernels::Int8Backend::kAuto,
+    const QuantizedAffine& q, const std::string& backend = "auto",
     const QParams* output = nullptr);
 
 }  // namespace kaldiq::quant

@@ -204,24 +204,28 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
   return grids;
 }
 
-nnet::ExecutableNet MakeInt8Executable(const Int8Model& model, kernels::Int8Backend backend,
+nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
+                                       const kernels::KernelSelection& kernels,
                                        bool integer_pipeline) {
   const std::vector<int32_t> layer_of = LayerOfOp(model);
   std::vector<std::optional<QParams>> grids(model.graph.ops.size());
   if (integer_pipeline) grids = OutputGrids(model);
   nnet::ExecutableNet net = nnet::Prepare(
-      model.graph, nnet::KernelChoice::kFast,
+      model.graph, kernels,
       [&](int32_t index, const Op&) -> std::shared_ptr<const nnet::LinearKernel> {
         int32_t l = layer_of[index];
         if (l < 0) return nullptr;
-        return MakeInt8LinearKernel(model.layers[l], backend,
-                                    grids[index] ? &*grids[index] : nullptr);
+        try {
+          return MakeInt8LinearKernel(model.layers[l], kernels.int8,
+                                      grids[index] ? &*grids[index] : nullptr);
+        } catch (const Error& e) {
+          throw e.WithContext("layer '" + model.layers[l].name + "'");
+        }
       });
   net.u8_outputs.resize(model.graph.ops.size());
   for (size_t i = 0; i < grids.size(); ++i) {
     if (layer_of[i] >= 0 || !grids[i]) continue;
-    const QParams& p = *grids[i];
-    net.u8_outputs[i] = nnet::U8Output{nnet::U8Grid{p.scale, p.zero_point}, p.qmin, p.qmax};
+    net.u8_outputs[i] = nnet::U8Output{*grids[i]};
   }
   net.priors = model.priors;
   return net;
@@ -254,9 +258,7 @@ void RegisterInt8ModelLoader() {
     if (!IsInt8ModelFile(path)) return false;
     Int8Model m = ReadInt8Model(path);
     try {
-      out->net = MakeInt8Executable(m, options.kernels == nnet::KernelChoice::kReference
-                                           ? kernels::Int8Backend::kReference
-                                           : kernels::Int8Backend::kAuto);
+      out->net = MakeInt8Executable(m, options.kernels);
     } catch (const Error& e) {
       throw e.WithContext(path);
     }

@@ -11,6 +11,7 @@
 
 #include "kaldi/transition_model.h"
 #include "kernels/gemm_s8.h"
+#include "kernels/kernel_selection.h"
 #include "nnet/executor.h"
 #include "nnet/graph.h"
 #include "nnet/load_model.h"
@@ -20,7 +21,9 @@
 namespace kaldiq::quant {
 
 inline constexpr char kInt8Magic[8] = {'K', 'Q', 'I', 'N', 'T', '8', '\r', '\n'};
-inline constexpr uint32_t kInt8FormatVersion = 1;
+// Version 2: activation grids store inv_scale, and activations are quantized with the rule of
+// kernels/qgrid.h (docs/int8-format.md says what that changes for version-1 files).
+inline constexpr uint32_t kInt8FormatVersion = 2;
 
 struct Int8Model {
   std::string scheme_name;
@@ -73,9 +76,10 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model);
 // layers pass u8 tensors to each other where OutputGrids() allows (the default); false keeps
 // float between layers (each layer quantizes its input and dequantizes its output), for
 // comparison.
-nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
-                                       kernels::Int8Backend backend = kernels::Int8Backend::kAuto,
-                                       bool integer_pipeline = true);
+// kernels: the int8 backend for the int8 layers and the fp32 backend for the float ones.
+nnet::ExecutableNet MakeInt8Executable(
+    const Int8Model& model, const kernels::KernelSelection& kernels = kernels::KernelSelection(),
+    bool integer_pipeline = true);
 
 // The fp32 reference network for `forward --compare-to`: the Kaldi model `fp32_model` lowered
 // exactly as the int8 model at `int8_model` was (same folds, same equalisation), so per-layer

@@ -153,17 +153,20 @@ TensorSpec ReadSpec(Reader* r) {
   return s;
 }
 
-void WriteQParams(Writer* w, const QParams& p) {
+void WriteQParams(Writer* w, const QParams& p, uint32_t version) {
   w->F32(p.scale);
+  if (version >= 2) w->F32(p.inv_scale);
   w->I32(p.zero_point);
   w->I32(p.qmin);
   w->I32(p.qmax);
   w->Pod<uint8_t>(p.wrap);
 }
 
-QParams ReadQParams(Reader* r) {
+// Version 1 did not store inv_scale; it is 1.0f / scale, as every version-2 writer computes it.
+QParams ReadQParams(Reader* r, uint32_t version) {
   QParams p;
-  p.scale = r->F32();
+  p.SetScale(r->F32());
+  if (version >= 2) p.inv_scale = r->F32();
   p.zero_point = r->I32();
   p.qmin = r->I32();
   p.qmax = r->I32();
@@ -278,7 +281,7 @@ Graph ReadGraph(Reader* r) {
   return g;
 }
 
-void WriteLayers(Writer* w, const Int8Model& m) {
+void WriteLayers(Writer* w, const Int8Model& m, uint32_t version) {
   w->U32(static_cast<uint32_t>(m.layers.size()));
   for (size_t i = 0; i < m.layers.size(); ++i) {
     const QuantizedAffine& q = m.layers[i];
@@ -289,7 +292,7 @@ void WriteLayers(Writer* w, const Int8Model& m) {
     w->Pod<uint8_t>(q.relu);
     WriteSpec(w, q.act_spec);
     w->U32(static_cast<uint32_t>(q.act_range));
-    WriteQParams(w, q.act);
+    WriteQParams(w, q.act, version);
     WriteSpec(w, q.weight_spec);
     w->I32(q.weight_zero_point);
     w->Vec(q.weight_scale);
@@ -298,7 +301,7 @@ void WriteLayers(Writer* w, const Int8Model& m) {
   }
 }
 
-void ReadLayers(Reader* r, Int8Model* m) {
+void ReadLayers(Reader* r, uint32_t version, Int8Model* m) {
   uint32_t n = r->Count(1 << 20, "int8 layers");
   for (uint32_t i = 0; i < n; ++i) {
     QuantizedAffine q;
@@ -312,7 +315,7 @@ void ReadLayers(Reader* r, Int8Model* m) {
     KQ_CHECK(range <= static_cast<uint32_t>(RangeMode::kChunk), kFormat)
         << "corrupt int8 model: range mode " << range;
     q.act_range = static_cast<RangeMode>(range);
-    q.act = ReadQParams(r);
+    q.act = ReadQParams(r, version);
     q.weight_spec = ReadSpec(r);
     q.weight_zero_point = r->I32();
     q.weight_scale = r->Vec<float>();
@@ -330,7 +333,14 @@ void ReadLayers(Reader* r, Int8Model* m) {
                  (q.bias.empty() || q.bias.size() == static_cast<size_t>(q.output_dim)),
              kFormat)
         << "corrupt int8 model: sizes of layer '" << q.name << "'";
-    KQ_CHECK(q.act.scale > 0.0f, kFormat) << "corrupt int8 model: scale of '" << q.name << "'";
+    KQ_CHECK(q.act.scale > 0.0f && std::isfinite(q.act.scale) && q.act.inv_scale > 0.0f &&
+                 std::isfinite(q.act.inv_scale),
+             kFormat)
+        << "corrupt int8 model: scale of '" << q.name << "'";
+    KQ_CHECK(q.act.qmin <= q.act.zero_point && q.act.zero_point <= q.act.qmax &&
+                 q.act.qmin >= -128 && q.act.qmax <= 255,
+             kFormat)
+        << "corrupt int8 model: activation grid of '" << q.name << "'";
     for (float s : q.weight_scale)
       KQ_CHECK(s > 0.0f, kFormat) << "corrupt int8 model: weight scale of '" << q.name << "'";
     KQ_CHECK(std::find(m->layer_ops.begin(), m->layer_ops.end(), op) == m->layer_ops.end(), kFormat)
@@ -374,8 +384,10 @@ static Equalization ParseEqualizeLine(const std::string& line) {
   return e;
 }
 
-std::string SerializeInt8Model(const Int8Model& m) {
+std::string SerializeInt8Model(const Int8Model& m, uint32_t version) {
   KQ_CHECK(HostIsLittleEndian(), kUnsupported) << "the int8 model format needs a little-endian host";
+  KQ_CHECK(version >= 1 && version <= kInt8FormatVersion, kInternal)
+      << "cannot write int8 format version " << version;
   Writer w;
   w.buf().assign(kHeaderSize + kNumSections * kSectionEntry, '\0');
   w.Align();
@@ -386,7 +398,7 @@ std::string SerializeInt8Model(const Int8Model& m) {
     switch (s) {
       case 0: {
         std::ostringstream meta;
-        meta << "format kaldiq-int8\nversion " << kInt8FormatVersion << "\nscheme " << m.scheme_name
+        meta << "format kaldiq-int8\nversion " << version << "\nscheme " << m.scheme_name
              << "\nfold-input-affine " << m.lowering.fold_input_affine << "\nfold-scales-backward "
              << m.lowering.fold_scales_backward << "\nfold-batchnorm " << m.lowering.fold_batchnorm
              << "\n";
@@ -416,13 +428,13 @@ std::string SerializeInt8Model(const Int8Model& m) {
         break;
       case 2: w.Vec(m.priors); break;
       case 3: WriteGraph(&w, m.graph); break;
-      case 4: WriteLayers(&w, m); break;
+      case 4: WriteLayers(&w, m, version); break;
     }
     sizes[s] = w.pos() - offsets[s];
   }
   std::string& b = w.buf();
   std::memcpy(&b[0], kInt8Magic, sizeof(kInt8Magic));
-  uint32_t version = kInt8FormatVersion, header = kHeaderSize, nsec = kNumSections;
+  uint32_t header = kHeaderSize, nsec = kNumSections;
   std::memcpy(&b[8], &version, 4);
   std::memcpy(&b[12], &header, 4);
   w.PatchU64(16, b.size());
@@ -446,9 +458,9 @@ Int8Model DeserializeInt8Model(const std::string& b) {
   uint32_t version = h.U32(), header = h.U32();
   uint64_t file_size = h.U64(), checksum = h.U64();
   uint32_t nsec = h.U32();
-  KQ_CHECK(version == kInt8FormatVersion, kFormat)
+  KQ_CHECK(version >= 1 && version <= kInt8FormatVersion, kFormat)
       << "int8 model format version " << version << " is not supported (this kaldiq reads "
-      << kInt8FormatVersion << ")";
+      << "versions 1 to " << kInt8FormatVersion << ")";
   KQ_CHECK(header == kHeaderSize && nsec == kNumSections, kFormat)
       << "corrupt int8 model header";
   KQ_CHECK(file_size == b.size(), kFormat)
@@ -499,7 +511,7 @@ Int8Model DeserializeInt8Model(const std::string& b) {
   }
   {
     Reader r(b, off[4], off[4] + size[4]);
-    ReadLayers(&r, &m);
+    ReadLayers(&r, version, &m);
   }
   return m;
 }

@@ -8,7 +8,9 @@
 
 namespace kaldiq::quant {
 
-std::string SerializeInt8Model(const Int8Model& model);
+// version: kInt8FormatVersion, or 1 (only the tests write it, to check that version-1 files are
+// still read).
+std::string SerializeInt8Model(const Int8Model& model, uint32_t version = kInt8FormatVersion);
 // Throws kaldiq::Error (kFormat) with the byte offset on any inconsistency.
 Int8Model DeserializeInt8Model(const std::string& bytes);
 

@@ -103,9 +103,11 @@ class Lines {
 void WritePlan(const std::string& path, const Plan& plan) {
   std::ostringstream os;
   const Scheme& s = plan.scheme;
-  // Version 2 only adds optional lines; plans without them stay readable by older readers.
+  // Versions 2 and 3 only add optional lines; plans without them stay readable by older readers.
+  bool v3 = !plan.target.empty();
+  for (const LayerPlan& l : plan.layers) v3 |= !l.act_mean.empty();
   const bool v2 = s.equalize != EqualizeMethod::kNone || !plan.equalize.empty();
-  os << "kaldiq-plan " << (v2 ? 2 : 1) << "\n";
+  os << "kaldiq-plan " << (v3 ? 3 : v2 ? 2 : 1) << "\n";
   os << "scheme " << (s.name.empty() ? "custom" : s.name) << '\n';
   os << "weight " << FormatTensorSpec(s.weight) << '\n';
   os << "weight-per-channel " << s.weight_per_channel << '\n';
@@ -116,6 +118,7 @@ void WritePlan(const std::string& path, const Plan& plan) {
   os << "bias-correction " << s.bias_correction << '\n';
   os << "fold-input-affine " << s.fold_input_affine << '\n';
   os << "input-layer-float " << s.input_layer_float << '\n';
+  if (!plan.target.empty()) os << "target " << plan.target << '\n';
   if (!s.fold_batchnorm) os << "fold-batchnorm 0\n";  // optional line; absent = 1
   if (s.equalize != EqualizeMethod::kNone)
     os << "equalize-method " << ToString(s.equalize) << ' ' << F(s.equalize_alpha) << '\n';
@@ -133,6 +136,7 @@ void WritePlan(const std::string& path, const Plan& plan) {
       os << "weight-zero-point " << l.weight_zero_point << '\n';
       WriteFloats(os, "weight-scales", l.weight_scales);
       WriteFloats(os, "bias-delta", l.bias_delta);
+      if (!l.act_mean.empty()) WriteFloats(os, "act-mean", l.act_mean);
     }
     os << "end-layer\n";
   }
@@ -160,9 +164,9 @@ Plan ReadPlan(std::istream& is, const std::string& path) {
   Lines in(is, path);
   Plan plan;
   auto w = in.Expect("kaldiq-plan", 2);
-  if (w[1] != "1" && w[1] != "2")
+  if (w[1] != "1" && w[1] != "2" && w[1] != "3")
     in.Throw("unsupported plan version " + QuoteBytes(w[1]) +
-             " (this kaldiq reads versions 1 and 2)");
+             " (this kaldiq reads versions 1 to 3)");
   Scheme& s = plan.scheme;
   s.name = in.Expect("scheme", 2)[1];
   try {
@@ -189,6 +193,10 @@ Plan ReadPlan(std::istream& is, const std::string& path) {
       std::string f;
       for (size_t i = 1; i < w.size(); ++i) f += (i > 1 ? " " : "") + w[i];
       plan.folds.push_back(f);
+      continue;
+    }
+    if (w[0] == "target" && w.size() == 2) {
+      plan.target = w[1];
       continue;
     }
     if (w[0] == "fold-batchnorm" && w.size() == 2) {
@@ -234,7 +242,7 @@ Plan ReadPlan(std::istream& is, const std::string& path) {
       } catch (const Error& e) {
         in.Throw("layer " + QuoteBytes(l.name) + ": " + e.what());
       }
-      l.act.scale = in.Float(qp[1]);
+      l.act.SetScale(in.Float(qp[1]));
       l.act.zero_point = in.Int(qp[2]);
       if (!(l.act.scale > 0.0f) || !std::isfinite(l.act.scale))
         in.Throw("activation scale must be positive and finite");
@@ -255,7 +263,14 @@ Plan ReadPlan(std::istream& is, const std::string& path) {
         in.Throw("layer " + QuoteBytes(l.name) +
                  ": bias-delta count differs from the output dimension");
     }
-    in.Expect("end-layer", 1);
+    w = in.Next();
+    if (w[0] == "act-mean" && !l.keep_float) {
+      l.act_mean = in.Floats(w);
+      if (static_cast<int32_t>(l.act_mean.size()) != l.input_dim)
+        in.Throw("layer " + l.name + ": act-mean count differs from the input dimension");
+      w = in.Next();
+    }
+    if (w[0] != "end-layer") in.Throw("expected 'end-layer', got '" + w[0] + "'");
     plan.layers.push_back(std::move(l));
   }
   return plan;
@@ -291,7 +306,7 @@ std::vector<QParams> WeightQParams(const LayerPlan& layer, const TensorSpec& spe
   std::vector<QParams> out;
   for (float s : layer.weight_scales) {
     QParams p = ChooseQParams(-1.0f, 1.0f, spec);
-    p.scale = s;
+    p.SetScale(s);
     p.zero_point = layer.weight_zero_point;
     out.push_back(p);
   }

@@ -4,7 +4,8 @@
 // weight scales and zero point, and its bias correction. Format (one item per line, floats
 // with 9 significant digits so they round-trip exactly):
 //
-//   kaldiq-plan 2                                   (1 when there is no equalisation)
+//   kaldiq-plan 3                                   (2 without target / act-mean lines, 1 also
+//                                                    without equalisation)
 //   scheme best
 //   weight bits=8,signed=1,symmetric=1,narrow=1,rule=round-clamp
 //   weight-per-channel 1
@@ -15,6 +16,7 @@
 //   bias-correction 1
 //   fold-input-affine 0
 //   input-layer-float 1
+//   target native                                   (version 3, optional: --target of calibrate)
 //   equalize-method smooth 0.5                      (version 2, optional: how scales were chosen)
 //   fold tdnn1.batchnorm -> tdnn2.affine            (zero or more)
 //   equalize tdnn1.affine 256 0.8 1.3 ...           (version 2, zero or more: producer, count,
@@ -25,6 +27,9 @@
 //   weight-zero-point 0
 //   weight-scales 256 0.0012 ...
 //   bias-delta 256 0.001 ...                        (count 0 when none)
+//   act-mean 768 0.21 ...                           (version 3, optional: input column means, so
+//                                                    quantize can re-derive the weight grids and
+//                                                    bias correction at another bit width)
 //   end-layer
 //   end
 #pragma once
@@ -49,10 +54,12 @@ struct LayerPlan {
   int32_t weight_zero_point = 0;
   std::vector<float> weight_scales;  // output_dim entries
   std::vector<float> bias_delta;     // output_dim entries or empty
+  std::vector<float> act_mean;       // input_dim entries (calibration means) or empty
 };
 
 struct Plan {
   Scheme scheme;
+  std::string target;  // the --target calibrate chose the weight bits for ("" = not recorded)
   std::vector<std::string> folds;
   // Applied, in order, to the graph LowerForInt8 returns before anything is quantized; the
   // layers below describe the equalised graph.

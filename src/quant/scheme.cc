@@ -35,7 +35,7 @@ QParams ChooseQParams(float min, float max, const TensorSpec& spec) {
     if (!(scale > 0.0f)) scale = 1.0f;  // the recipe divides by zero here
     float z0 = static_cast<float>(p.qmin) - min / scale;
     z0 = std::min(std::max(z0, static_cast<float>(p.qmin)), static_cast<float>(p.qmax));
-    p.scale = scale;
+    p.SetScale(scale);
     p.zero_point = static_cast<int32_t>(z0);  // Python int(): truncation toward zero
     p.wrap = true;
     return p;
@@ -45,30 +45,26 @@ QParams ChooseQParams(float min, float max, const TensorSpec& spec) {
   if (spec.symmetric) {
     float amax = std::max(-min, max);
     float scale = spec.is_signed ? amax / (steps / 2.0f) : amax / steps;
-    p.scale = std::max(scale, FLT_EPSILON);
+    p.SetScale(std::max(scale, FLT_EPSILON));
     p.zero_point = 0;
     return p;
   }
   float scale = std::max((max - min) / steps, FLT_EPSILON);
   float zp = std::nearbyint(static_cast<float>(p.qmin) - min / scale);
   zp = std::min(std::max(zp, static_cast<float>(p.qmin)), static_cast<float>(p.qmax));
-  p.scale = scale;
+  p.SetScale(scale);
   p.zero_point = static_cast<int32_t>(zp);
   return p;
 }
 
 int32_t Quantize(float x, const QParams& p) {
+  if (!p.wrap) return kernels::QuantizeOne(x, p);
+  // The recipe: unclamped round, then a two's-complement int8 cast (PyTorch `.to(torch.int8)`).
   float v = std::nearbyint(x / p.scale + static_cast<float>(p.zero_point));
-  if (p.wrap) {
-    // Unclamped round, then a two's-complement int8 cast (PyTorch `.to(torch.int8)`).
-    if (!std::isfinite(v)) return 0;
-    v = std::min(std::max(v, -1e9f), 1e9f);
-    int64_t r = static_cast<int64_t>(v);
-    return static_cast<int32_t>(static_cast<int8_t>(static_cast<uint8_t>(r & 0xff)));
-  }
-  if (std::isnan(v)) return p.zero_point;
-  v = std::min(std::max(v, static_cast<float>(p.qmin)), static_cast<float>(p.qmax));
-  return static_cast<int32_t>(v);
+  if (!std::isfinite(v)) return 0;
+  v = std::min(std::max(v, -1e9f), 1e9f);
+  int64_t r = static_cast<int64_t>(v);
+  return static_cast<int32_t>(static_cast<int8_t>(static_cast<uint8_t>(r & 0xff)));
 }
 
 void FakeQuantizeInPlace(float* x, int64_t n, const QParams& p) {

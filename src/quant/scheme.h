@@ -1,13 +1,16 @@
-// Quantization schemes as data, and the one set of quantize/dequantize functions every part of
-// kaldiq uses (calibration, the int8 pipeline, fake quantization, export, later QAT).
+// Quantization schemes as data, and the quantize/dequantize functions every part of kaldiq uses
+// (calibration, weight quantization, the int8 pipeline, fake quantization, export, later QAT).
 //
-// A QParams is an affine map between reals and an integer grid: x ≈ (q − zero_point) · scale,
-// q ∈ [qmin, qmax]. Rounding is round-half-to-even everywhere (std::nearbyint in the default
-// rounding mode), as PyTorch's torch.round and the original recipe use.
+// A QParams is the one grid type of kaldiq (kernels::QGrid: x ≈ (q − zero_point) · scale,
+// q ∈ [qmin, qmax], inv_scale = 1.0f / scale) plus the recipe's wrap-around flag, and Quantize()
+// is kernels::QuantizeOne: q = clamp(round_half_even(x · inv_scale) + zero_point, qmin, qmax) —
+// the same function, bit for bit, as the row kernel that feeds the int8 GEMM and the GEMM
+// epilogue's requantization (kernels/qgrid.h).
 //
 // The `recipe` preset reproduces the original pkwrap recipe exactly (seed.md §3):
 //   scale = (M − m) / 254, z0 = −127 − m / scale, z = int(clamp(z0, −127, 127)) — truncated
-//   toward zero, not rounded; q = round(x / scale + z) with NO clamp, then an int8 cast, so 128
+//   toward zero, not rounded; q = round(x / scale + z) (the recipe's own arithmetic, a division)
+//   with NO clamp, then an int8 cast, so 128
 //   wraps to −128. The range is not nudged to contain 0 and M == m divides by zero (we return
 //   scale 1 instead of inf, the only deviation, so that a constant tensor does not crash).
 // All other presets round and clamp the zero point and nudge the range to contain 0.
@@ -16,6 +19,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "kernels/qgrid.h"
 
 namespace kaldiq::quant {
 
@@ -66,19 +71,21 @@ struct TensorSpec {
   int32_t qmax() const;
 };
 
-// One tensor's quantization parameters.
-struct QParams {
-  float scale = 1.0f;
-  int32_t zero_point = 0;
-  int32_t qmin = -128;
-  int32_t qmax = 127;
+// One tensor's quantization parameters: its grid (set the scale with SetScale, which keeps
+// inv_scale = 1.0f / scale) and the recipe's wrap rule.
+struct QParams : kernels::QGrid {
+  QParams() {
+    qmin = -128;
+    qmax = 127;
+  }
   bool wrap = false;  // recipe: round without clamp, then wrap into int8 (two's complement)
 };
 
 // Chooses scale/zero point for the real range [min, max] on the grid `spec`.
 QParams ChooseQParams(float min, float max, const TensorSpec& spec);
 
-// q = round(x / scale + zero_point), clamped to [qmin, qmax] (or wrapped to int8 for the recipe).
+// kernels::QuantizeOne(x, p), or for the recipe's wrapping grids round(x / scale + zero_point)
+// unclamped and wrapped to int8.
 int32_t Quantize(float x, const QParams& p);
 // x̂ = (q − zero_point) · scale.
 inline float Dequantize(int32_t q, const QParams& p) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -190,10 +191,39 @@ TEST(PlanAndModel, EveryPresetRoundTrips) {
   }
 }
 
+// Version 2 stores each activation grid's inv_scale as computed; version-1 files (without it)
+// are still read, with inv_scale = 1.0f / scale, which is what a version-2 writer stores.
+TEST(PlanAndModel, Version1FilesAreStillRead) {
+  Int8Model m = QuantizeTiny("best", nullptr, nullptr);
+  ASSERT_FALSE(m.layers.empty());
+  const std::string v1 = SerializeInt8Model(m, 1), v2 = SerializeInt8Model(m);
+  uint32_t version = 0;
+  std::memcpy(&version, v1.data() + 8, 4);
+  EXPECT_EQ(version, 1u);
+  std::memcpy(&version, v2.data() + 8, 4);
+  EXPECT_EQ(version, kInt8FormatVersion);
+  Int8Model r1 = DeserializeInt8Model(v1);
+  for (const QuantizedAffine& q : r1.layers) EXPECT_EQ(q.act.inv_scale, 1.0f / q.act.scale);
+  EXPECT_EQ(SerializeInt8Model(r1), v2);
+  // A stored inv_scale is kept as stored (not recomputed).
+  m.layers[0].act.inv_scale = std::nextafter(m.layers[0].act.inv_scale, 0.0f);
+  EXPECT_EQ(DeserializeInt8Model(SerializeInt8Model(m)).layers[0].act.inv_scale,
+            m.layers[0].act.inv_scale);
+  // Versions from the future are refused naming the version.
+  std::string v9 = v2;
+  v9[8] = 9;
+  try {
+    DeserializeInt8Model(v9);
+    ADD_FAILURE() << "version 9 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("version 9"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PlanAndModel, ReferenceAndFastKernelsAgreeBitForBit) {
   Int8Model m = QuantizeTiny("best", nullptr, nullptr);
-  nnet::ExecutableNet a = MakeInt8Executable(m, kernels::Int8Backend::kReference);
-  nnet::ExecutableNet b = MakeInt8Executable(m, kernels::Int8Backend::kAuto);
+  nnet::ExecutableNet a = MakeInt8Executable(m, kernels::KernelSelection::kReference);
+  nnet::ExecutableNet b = MakeInt8Executable(m, kernels::KernelSelection::kFast);
   nnet::Executor ea(a, nnet::ComputeOptions()), eb(b, nnet::ComputeOptions());
   MatrixF feats = Feats(70, 5);
   MatrixF ya = ea.Compute(feats, nullptr, nullptr), yb = eb.Compute(feats, nullptr, nullptr);

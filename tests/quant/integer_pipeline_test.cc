@@ -71,8 +71,8 @@ TEST(IntegerPipeline, TdnnChainExchangesU8UpToTheOutputLayer) {
   EXPECT_EQ(grids.size(), chain.size() - 1);
 
   nnet::ExecutableNet integer = MakeInt8Executable(c.model);
-  nnet::ExecutableNet floats = MakeInt8Executable(c.model, kernels::Int8Backend::kAuto, false);
-  nnet::ExecutableNet reference = MakeInt8Executable(c.model, kernels::Int8Backend::kReference);
+  nnet::ExecutableNet floats = MakeInt8Executable(c.model, kernels::KernelSelection::kFast, false);
+  nnet::ExecutableNet reference = MakeInt8Executable(c.model, kernels::KernelSelection::kReference);
   for (size_t u = 3; u < 5; ++u) {
     MatrixF yi = c.Run(integer, u), yf = c.Run(floats, u), yr = c.Run(reference, u);
     ASSERT_EQ(yi.size(), yr.size());
@@ -116,8 +116,8 @@ TEST(IntegerPipeline, TdnnfBypassSumsAreQuantizedOnceForTheNextLayer) {
   EXPECT_EQ(grids.count("lda"), 0u);           // an fp32 layer
 
   nnet::ExecutableNet integer = MakeInt8Executable(c.model);
-  nnet::ExecutableNet floats = MakeInt8Executable(c.model, kernels::Int8Backend::kAuto, false);
-  nnet::ExecutableNet reference = MakeInt8Executable(c.model, kernels::Int8Backend::kReference);
+  nnet::ExecutableNet floats = MakeInt8Executable(c.model, kernels::KernelSelection::kFast, false);
+  nnet::ExecutableNet reference = MakeInt8Executable(c.model, kernels::KernelSelection::kReference);
   MatrixF yi = c.Run(integer, 1), yf = c.Run(floats, 1), yr = c.Run(reference, 1);
   ASSERT_EQ(yi.size(), yr.size());
   for (int64_t k = 0; k < yi.size(); ++k)

@@ -24,6 +24,19 @@ CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
   return app.add_flag(name, *value, help + " (default: " + (*value ? "true" : "false") + ")");
 }
 
+CLI::Option* AddKernelsOption(CLI::App& app, std::string* value) {
+  return app
+      .add_option("--kernels", *value,
+                  "Kernels: auto, or force one per table (int8: reference, onednn, avx2-w7, "
+                  "avx2-w8; fp32: reference, onednn, openblas), comma-separated; a forced int8 "
+                  "kernel that is not exact for a layer's weights is an error")
+      ->capture_default_str();
+}
+
+kernels::KernelSelection ParseKernels(const std::string& value) {
+  return kernels::KernelSelection::Parse(value);
+}
+
 int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,
                const std::function<int()>& body) {
   try {

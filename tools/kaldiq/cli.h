@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "kernels/kernel_selection.h"
+
 namespace kaldiq::cli {
 
 // Makes a CLI11 app for subcommand `name` with Kaldi-style usage text and a --quiet flag
@@ -18,6 +20,12 @@ void ConfigureApp(CLI::App& app, const std::string& usage);
 // Adds a Kaldi-style boolean option: accepts --name, --name=true|false (also 1/0).
 CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
                      const std::string& help);
+
+// Adds --kernels=<name>[,<name>] (kernels/kernel_selection.h): forces the int8 and/or fp32
+// kernel of every layer ("auto" = chosen per layer from the CPU and the layer's shape / weights).
+CLI::Option* AddKernelsOption(CLI::App& app, std::string* value);
+// The selection *value names; throws kaldiq::Error (kInvalidArgument) listing the known kernels.
+kernels::KernelSelection ParseKernels(const std::string& value);
 
 // Parses argv (argv[0] = subcommand) and runs body(); returns the exit code: 0 on success,
 // 1 on any error (printed as "kaldiq <cmd>: error: <message>"), 0 after --help.

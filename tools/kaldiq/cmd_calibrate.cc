@@ -9,7 +9,10 @@
 #include "kaldi/nnet3/model_io.h"
 #include "nnet/executor.h"
 #include "quant/calibrate.h"
+#include "quant/compare.h"
+#include "quant/observer.h"
 #include "quant/plan.h"
+#include "quant/target.h"
 #include "utterance_flags.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -25,6 +28,7 @@ struct CalibrateFlags {
   int weight_bits = 0;
   std::string bias_correction, fold_input_affine, fold_batchnorm, input_layer_float, equalize;
   float equalize_alpha = -1.0f;
+  std::string target, kernels = "auto";
   int64_t num_utts = 0;
   bool quiet = false;
   std::string model, features, plan;
@@ -69,8 +73,44 @@ quant::Scheme MakeScheme(const CalibrateFlags& f) {
   return s;
 }
 
+// The weight bit width: --weight-bits, else --target's (native by default; the recipe presets
+// keep their 8 bits unless --target is given, so that they stay the recipe).
+std::string ApplyTarget(const CalibrateFlags& f, quant::Scheme* s) {
+  if (f.weight_bits != 0) return "";
+  if (f.target.empty() && f.scheme.rfind("recipe", 0) == 0) return "";
+  const quant::Target t = quant::ParseTarget(f.target.empty() ? "native" : f.target);
+  s->weight.bits = quant::WeightBitsFor(t);
+  if (!f.quiet)
+    std::fprintf(stderr, "kaldiq calibrate: target %s\n", quant::DescribeTarget(t).c_str());
+  return quant::ToString(quant::Resolve(t));
+}
+
+// Weight SQNR of all int8 layers at `bits` (weights only; quantize --eval-features measures the
+// output).
+double WeightSqnrAt(const nnet::Graph& graph, const quant::Plan& plan, int bits) {
+  quant::SqnrAccumulator acc;
+  quant::TensorSpec spec = plan.scheme.weight;
+  spec.bits = bits;
+  for (const quant::LayerPlan& l : plan.layers) {
+    if (l.keep_float) continue;
+    for (const nnet::Op& op : graph.ops) {
+      if (op.name != l.name || op.type != nnet::OpType::kAffine) continue;
+      std::vector<quant::QParams> wq = quant::ChooseWeightQParams(
+          op.weight.data(), op.output_dim, op.input_dim, op.input_dim, spec,
+          plan.scheme.weight_per_channel, plan.scheme.weight_quantizer);
+      std::vector<float> fq(op.weight.data(), op.weight.data() + op.weight.size());
+      for (int32_t o = 0; o < op.output_dim; ++o)
+        quant::FakeQuantizeInPlace(fq.data() + int64_t(o) * op.input_dim, op.input_dim, wq[o]);
+      acc.Add(op.weight.data(), fq.data(), op.weight.size());
+    }
+  }
+  return acc.Db();
+}
+
 int Calibrate(const CalibrateFlags& f) {
   quant::Scheme scheme = MakeScheme(f);
+  const std::string target = ApplyTarget(f, &scheme);
+  const kernels::KernelSelection kernels = ParseKernels(f.kernels);
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(f.model);
   std::vector<std::string> keep = quant::SplitCommaList(f.keep_float);
   std::vector<std::string> folds;
@@ -104,7 +144,9 @@ int Calibrate(const CalibrateFlags& f) {
           progress.Add();
         }
         progress.Finish();
-      });
+      },
+      kernels);
+  plan.target = target;
   quant::WritePlan(f.plan, plan);
   if (!f.quiet) {
     std::fprintf(stderr,
@@ -113,6 +155,14 @@ int Calibrate(const CalibrateFlags& f) {
                  scheme.name.c_str(), quant::ToString(scheme.observer).c_str(),
                  static_cast<long long>(n), static_cast<long long>(frames), plan.layers.size(),
                  folds.size(), plan.equalize.size(), f.plan.c_str());
+    const nnet::Graph eq = quant::EqualizedGraph(graph, plan, f.plan);
+    const int bits = plan.scheme.weight.bits;
+    std::fprintf(stderr, "kaldiq calibrate: %d-bit weights, weight SQNR %.2f dB", bits,
+                 WeightSqnrAt(eq, plan, bits));
+    if (bits == 7 || bits == 8)
+      std::fprintf(stderr, " (%d-bit: %.2f dB); quantize --eval-features reports the output cost",
+                   15 - bits, WeightSqnrAt(eq, plan, 15 - bits));
+    std::fprintf(stderr, "\n");
   }
   return 0;
 }
@@ -136,7 +186,13 @@ int RunCalibrate(int argc, char** argv) {
                  "kl, mse");
   app.add_option("--percentile", f.percentile, "Percentile for --observer=percentile (e.g. 99.99)");
   app.add_option("--act-range", f.act_range, "Override activation ranges: static, utterance, chunk");
-  app.add_option("--weight-bits", f.weight_bits, "Override the weight bit width (2..8)");
+  app.add_option("--weight-bits", f.weight_bits, "Override the weight bit width (2..8; overrides --target)");
+  app.add_option("--target", f.target,
+                 "Where the model will run, choosing the weight bits whose kernels are fastest "
+                 "there: native (this CPU; the default), portable (7-bit, fast on every x86 "
+                 "CPU), avx2 (7-bit: AVX2 without VNNI), vnni (8-bit: AVX-512 VNNI / AVX-VNNI). "
+                 "The recipe presets keep 8 bits unless given");
+  AddKernelsOption(app, &f.kernels);
   app.add_option("--weight-quantizer", f.weight_quantizer, "Override weight ranges: minmax, mse");
   app.add_option("--bias-correction", f.bias_correction, "Override bias correction: true, false");
   app.add_option("--fold-input-affine", f.fold_input_affine,

@@ -30,6 +30,7 @@ struct ForwardFlags {
   bool quiet = false;
   std::string model, features, output;
   std::string compare_to;  // fp32 model for --compare-to
+  std::string kernels = "auto";
 };
 
 struct Item {
@@ -48,7 +49,9 @@ int Forward(const ForwardFlags& f) {
   KQ_CHECK(f.in.online_ivectors.empty() || f.in.opts.online_ivector_period > 0, kInvalidArgument)
       << "--online-ivectors needs --online-ivector-period";
   const auto start = std::chrono::steady_clock::now();
-  nnet::InferenceModel model = nnet::LoadModelForInference(f.model);
+  nnet::LoadOptions load;
+  load.kernels = ParseKernels(f.kernels);
+  nnet::InferenceModel model = nnet::LoadModelForInference(f.model, load);
 
   std::vector<std::unique_ptr<nnet::Executor>> executors;
   for (int i = 0; i < f.num_threads; ++i)
@@ -153,6 +156,7 @@ int RunForward(int argc, char** argv) {
   app.add_option("--compare-to", f.compare_to,
                  "fp32 model to compare against (prints per-layer SQNR, log-likelihood SQNR and "
                  "frame-level argmax agreement on stderr)");
+  AddKernelsOption(app, &f.kernels);
   AddBool(app, "--quiet", &f.quiet, "No progress or summary on stderr");
   app.add_option("model", f.model, "Model: final.mdl, .raw, or kaldiq int8 model")->required();
   app.add_option("features-rspecifier", f.features, "Features")->required();

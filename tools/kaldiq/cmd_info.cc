@@ -167,6 +167,8 @@ int RunInfo(int argc, char** argv) {
                "the network graph and every component with its parameter count.\n"
                "Usage: kaldiq info [options] <model-in>\n"
                "e.g.: kaldiq info exp/chain/tdnn/final.mdl");
+  std::string kernels = "auto";
+  AddKernelsOption(app, &kernels);
   app.add_option("model-in", model, "Kaldi model (final.mdl or .raw; '-' for stdin)")->required();
   return RunGuarded("info", app, argc, argv, [&]() -> int {
     std::string info;
@@ -176,7 +178,9 @@ int RunInfo(int argc, char** argv) {
       // Not a Kaldi model: another registered format (int8) may know it; if none does, the
       // loader rethrows the Kaldi reader's error naming the file.
       if (std::string(e.what()).find("not a Kaldi nnet3 model") == std::string::npos) throw;
-      info = InferenceModelInfo(nnet::LoadModelForInference(model));
+      nnet::LoadOptions load;
+      load.kernels = ParseKernels(kernels);
+      info = InferenceModelInfo(nnet::LoadModelForInference(model, load));
     }
     std::fwrite(info.data(), 1, info.size(), stdout);
     return 0;

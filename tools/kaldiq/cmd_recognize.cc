@@ -33,6 +33,8 @@ int RunRecognize(int argc, char** argv) {
   UtteranceFlags uf;
   AddUtteranceOptions(app, &uf);
   std::string model_rx, graph_rx, feats_rspec, lattice_wspec, words_wspec, ali_wspec;
+  std::string kernels = "auto";
+  AddKernelsOption(app, &kernels);
   app.add_option("model", model_rx, "Acoustic model")->required();
   app.add_option("fst", graph_rx, "Decoding graph HCLG.fst (OpenFst const or vector)")
       ->required();
@@ -50,7 +52,9 @@ int RunRecognize(int argc, char** argv) {
         << "--utt2spk only makes sense with --ivectors";
     KQ_CHECK(opts.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
 
-    nnet::InferenceModel model = nnet::LoadModelForInference(model_rx);
+    nnet::LoadOptions load;
+    load.kernels = ParseKernels(kernels);
+    nnet::InferenceModel model = nnet::LoadModelForInference(model_rx, load);
     KQ_CHECK(model.has_transition_model, kInvalidArgument)
         << model_rx << ": the model has no transition model (a .raw nnet cannot decode)";
     // nnet3-latgen-faster (DecodableAmNnetSimple) subtracts the log-priors when the model has
