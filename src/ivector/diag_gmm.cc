@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/gemm_f32.h"
+#include "kernels/gemm_f32_rowstable.h"
 #include "util/error.h"
 
 namespace kaldiq::ivector {
@@ -52,14 +52,14 @@ void DiagGmm::LogLikelihoods(const float* feats, int64_t n, int64_t stride, floa
   if (n == 0) return;
   const int64_t G = num_gauss_, D = dim_;
   for (int64_t t = 0; t < n; ++t) std::copy(gconsts_.begin(), gconsts_.end(), out + t * G);
-  kernels::GemmF32(n, G, D, feats, stride, means_invvars_.data(), D, out, G, /*accumulate=*/true);
+  kernels::GemmF32RowStable(n, G, D, feats, stride, means_invvars_.data(), D, out, G, /*accumulate=*/true);
   std::vector<float> sq(static_cast<size_t>(n * D));
   for (int64_t t = 0; t < n; ++t) {
     const float* x = feats + t * stride;
     float* s = sq.data() + t * D;
     for (int64_t d = 0; d < D; ++d) s[d] = x[d] * x[d];
   }
-  kernels::GemmF32(n, G, D, sq.data(), D, neg_half_inv_vars_.data(), D, out, G,
+  kernels::GemmF32RowStable(n, G, D, sq.data(), D, neg_half_inv_vars_.data(), D, out, G,
                    /*accumulate=*/true);
 }
 

@@ -25,7 +25,9 @@ class DiagGmm {
   const std::vector<float>& gconsts() const { return gconsts_; }
 
   // loglikes[t][g] = gconst_g + mi_g . x_t - 0.5 iv_g . x_t^2 for the n frames of `feats` (row
-  // stride `stride`), into `out` (n x NumGauss(), contiguous). float GEMMs, like Kaldi's.
+  // stride `stride`), into `out` (n x NumGauss(), contiguous). Float arithmetic like Kaldi's,
+  // in a row-stable order (kernels/gemm_f32_rowstable.h): a frame's values do not depend on
+  // how many frames are computed together, so streaming equals whole-utterance bit for bit.
   void LogLikelihoods(const float* feats, int64_t n, int64_t stride, float* out) const;
 
  private:

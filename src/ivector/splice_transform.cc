@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "kaldi/option_table.h"
-#include "kernels/gemm_f32.h"
+#include "kernels/gemm_f32_rowstable.h"
 #include "util/error.h"
 
 namespace kaldiq::ivector {
@@ -45,7 +45,7 @@ SpliceTransform::SpliceTransform(const MatrixF& transform, int32_t left, int32_t
 void SpliceTransform::Apply(const float* spliced, int64_t n, float* out, int64_t out_stride) const {
   const int64_t rows = linear_.rows(), cols = linear_.cols();
   for (int64_t r = 0; r < n; ++r) std::copy(offset_.begin(), offset_.end(), out + r * out_stride);
-  kernels::GemmF32(n, rows, cols, spliced, cols, linear_.data(), cols, out, out_stride,
+  kernels::GemmF32RowStable(n, rows, cols, spliced, cols, linear_.data(), cols, out, out_stride,
                    /*accumulate=*/true);
 }
 

@@ -7,7 +7,9 @@
 // input is finished, so a frame it returns never depends on frames that arrive later: spliced
 // frame t is ready when t + right < available, or when the input is finished and t < available.
 // Transform: y = A s for A of dim x (base*(left+1+right)); y = A[:, :-1] s + A[:, -1] for one
-// column more (affine, the last column is the offset).
+// column more (affine, the last column is the offset), in float with a row-stable dot-product
+// order (kernels/gemm_f32_rowstable.h), so that a frame's output is the same bits whatever the
+// chunk it is computed in.
 #pragma once
 
 #include <cstdint>
