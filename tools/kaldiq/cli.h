@@ -9,6 +9,8 @@
 #include <functional>
 #include <string>
 
+#include "kaldi/option_table.h"
+
 namespace kaldiq::cli {
 
 // Makes a CLI11 app for subcommand `name` with Kaldi-style usage text and a --quiet flag
@@ -18,6 +20,10 @@ void ConfigureApp(CLI::App& app, const std::string& usage);
 // Adds a Kaldi-style boolean option: accepts --name, --name=true|false (also 1/0).
 CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
                      const std::string& help);
+
+// Binds every option of a Kaldi option struct's table (kaldi/option_table.h) to the command
+// line, with the struct's current values as defaults; the table must outlive the app.
+void AddOptionTable(CLI::App& app, const kaldi::OptionTable& table);
 
 // Parses argv (argv[0] = subcommand) and runs body(); returns the exit code: 0 on success,
 // 1 on any error (printed as "kaldiq <cmd>: error: <message>"), 0 after --help.

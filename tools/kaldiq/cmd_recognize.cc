@@ -46,8 +46,10 @@ int RunRecognize(int argc, char** argv) {
         << "give either --ivectors or --online-ivectors, not both";
     KQ_CHECK(uf.online_ivectors.empty() || uf.opts.online_ivector_period > 0, kInvalidArgument)
         << "--online-ivectors needs --online-ivector-period";
-    KQ_CHECK(uf.utt2spk.empty() || !uf.ivectors.empty(), kInvalidArgument)
-        << "--utt2spk only makes sense with --ivectors";
+    KQ_CHECK(uf.utt2spk.empty() || !uf.ivectors.empty() || !uf.ivector_extraction_config.empty(),
+             kInvalidArgument)
+        << "--utt2spk only makes sense with --ivectors or --ivector-extraction-config";
+    PrepareIvectorExtraction(&uf);
     KQ_CHECK(opts.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
 
     nnet::InferenceModel model = nnet::LoadModelForInference(model_rx);
@@ -85,7 +87,7 @@ int RunRecognize(int argc, char** argv) {
       item.input = std::move(feats_reader.Value());
       // I-vector look-ups stay on this thread (the readers are not thread-safe).
       try {
-        UtteranceIvectors iv = ivectors.Get(item.key);
+        UtteranceIvectors iv = ivectors.Get(item.key, item.input);
         item.has_ivector = iv.has_ivector;
         item.ivector = std::move(iv.ivector);
         item.has_online_ivectors = iv.has_online;
