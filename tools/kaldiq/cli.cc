@@ -37,6 +37,30 @@ kernels::KernelSelection ParseKernels(const std::string& value) {
   return kernels::KernelSelection::Parse(value);
 }
 
+void AddOptionTable(CLI::App& app, const kaldi::OptionTable& table) {
+  using Type = kaldi::OptionTable::Type;
+  for (const kaldi::OptionTable::Entry& e : table.entries()) {
+    const std::string name = "--" + e.name;
+    switch (e.type) {
+      case Type::kBool:
+        AddBool(app, name, static_cast<bool*>(e.value), e.help);
+        break;
+      case Type::kInt32:
+        app.add_option(name, *static_cast<int32_t*>(e.value), e.help)->capture_default_str();
+        break;
+      case Type::kFloat:
+        app.add_option(name, *static_cast<float*>(e.value), e.help)->capture_default_str();
+        break;
+      case Type::kDouble:
+        app.add_option(name, *static_cast<double*>(e.value), e.help)->capture_default_str();
+        break;
+      case Type::kString:
+        app.add_option(name, *static_cast<std::string*>(e.value), e.help)->capture_default_str();
+        break;
+    }
+  }
+}
+
 int RunGuarded(const std::string& cmd, CLI::App& app, int argc, char** argv,
                const std::function<int()>& body) {
   try {

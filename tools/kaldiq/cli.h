@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kernels/kernel_selection.h"
+#include "kaldi/option_table.h"
 
 namespace kaldiq::cli {
 
@@ -26,6 +27,9 @@ CLI::Option* AddBool(CLI::App& app, const std::string& name, bool* value,
 CLI::Option* AddKernelsOption(CLI::App& app, std::string* value);
 // The selection *value names; throws kaldiq::Error (kInvalidArgument) listing the known kernels.
 kernels::KernelSelection ParseKernels(const std::string& value);
+// Binds every option of a Kaldi option struct's table (kaldi/option_table.h) to the command
+// line, with the struct's current values as defaults; the table must outlive the app.
+void AddOptionTable(CLI::App& app, const kaldi::OptionTable& table);
 
 // Parses argv (argv[0] = subcommand) and runs body(); returns the exit code: 0 on success,
 // 1 on any error (printed as "kaldiq <cmd>: error: <message>"), 0 after --help.

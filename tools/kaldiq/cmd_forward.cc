@@ -40,14 +40,17 @@ struct Item {
   MatrixF result;
 };
 
-int Forward(const ForwardFlags& f) {
+int Forward(ForwardFlags& f) {
   KQ_CHECK(f.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
-  KQ_CHECK(f.in.utt2spk.empty() || !f.in.ivectors.empty(), kInvalidArgument)
-      << "--utt2spk only makes sense with --ivectors";
+  KQ_CHECK(f.in.utt2spk.empty() || !f.in.ivectors.empty() ||
+               !f.in.ivector_extraction_config.empty(),
+           kInvalidArgument)
+      << "--utt2spk only makes sense with --ivectors or --ivector-extraction-config";
   KQ_CHECK(f.in.ivectors.empty() || f.in.online_ivectors.empty(), kInvalidArgument)
       << "give either --ivectors or --online-ivectors, not both";
   KQ_CHECK(f.in.online_ivectors.empty() || f.in.opts.online_ivector_period > 0, kInvalidArgument)
       << "--online-ivectors needs --online-ivector-period";
+  PrepareIvectorExtraction(&f.in);
   const auto start = std::chrono::steady_clock::now();
   nnet::LoadOptions load;
   load.kernels = ParseKernels(f.kernels);

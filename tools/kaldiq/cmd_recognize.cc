@@ -48,8 +48,10 @@ int RunRecognize(int argc, char** argv) {
         << "give either --ivectors or --online-ivectors, not both";
     KQ_CHECK(uf.online_ivectors.empty() || uf.opts.online_ivector_period > 0, kInvalidArgument)
         << "--online-ivectors needs --online-ivector-period";
-    KQ_CHECK(uf.utt2spk.empty() || !uf.ivectors.empty(), kInvalidArgument)
-        << "--utt2spk only makes sense with --ivectors";
+    KQ_CHECK(uf.utt2spk.empty() || !uf.ivectors.empty() || !uf.ivector_extraction_config.empty(),
+             kInvalidArgument)
+        << "--utt2spk only makes sense with --ivectors or --ivector-extraction-config";
+    PrepareIvectorExtraction(&uf);
     KQ_CHECK(opts.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
 
     nnet::LoadOptions load;

@@ -18,6 +18,8 @@ int RunForward(int argc, char** argv);
 int RunCopyFeats(int argc, char** argv);
 int RunComputeCmvnStats(int argc, char** argv);
 int RunApplyCmvn(int argc, char** argv);
+int RunApplyCmvnOnline(int argc, char** argv);
+int RunIvectorExtractOnline2(int argc, char** argv);
 int RunCalibrate(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
 int RunExport(int argc, char** argv);

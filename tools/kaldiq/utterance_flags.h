@@ -4,7 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cli.h"
@@ -13,25 +15,41 @@
 #include "kaldi/table.h"
 #include "nnet/executor.h"
 
+namespace kaldiq::ivector {
+class SpeakerIvectors;
+}
+
 namespace kaldiq::cli {
 
 struct UtteranceFlags {
   nnet::ComputeOptions opts;
   std::string ivectors, online_ivectors, utt2spk;
+  // online2's --ivector-extraction-config: online i-vectors computed here per utterance (as
+  // ivector-extract-online2 would), adapted across a speaker's utterances by --utt2spk or
+  // --spk2utt, in the order the features arrive.
+  std::string ivector_extraction_config, spk2utt;
 };
 
 // Adds --frames-per-chunk, --extra-*, --frame-subsampling-factor, --ivectors, --utt2spk,
-// --online-ivectors, --online-ivector-period.
+// --online-ivectors, --online-ivector-period, --ivector-extraction-config, --spk2utt.
 void AddUtteranceOptions(CLI::App& app, UtteranceFlags* f);
 
-// The --ivectors / --online-ivectors / --utt2spk tables, opened once. Not thread-safe: look up
-// on the thread that reads the features.
+// With --ivector-extraction-config: checks it against the other i-vector options and sets
+// --online-ivector-period from the config's --ivector-period (an explicit different value is
+// an error). Call after parsing, before building executors.
+void PrepareIvectorExtraction(UtteranceFlags* f);
+
+// The --ivectors / --online-ivectors / --utt2spk tables, opened once, or the i-vector
+// extractor of --ivector-extraction-config. Not thread-safe: look up on the thread that reads
+// the features, in their order (speaker adaptation follows it).
 class IvectorLookup {
  public:
   explicit IvectorLookup(const UtteranceFlags& f);
-  // Sets input->ivector / input->online_ivectors of utterance `key` as the flags ask (the
-  // features are left alone); throws kaldiq::Error (kInvalidArgument) saying what is missing
-  // (the speaker in --utt2spk, the i-vector, the online i-vectors).
+  ~IvectorLookup();
+  // Sets input->ivector / input->online_ivectors of utterance `key` as the flags ask, from
+  // input->feats when they are computed (the features are left alone); throws kaldiq::Error
+  // (kInvalidArgument) saying what is missing (the speaker in --utt2spk/--spk2utt, the
+  // i-vector, the online i-vectors) or why they cannot be computed.
   void Get(const std::string& key, UtteranceInput* input);
 
  private:
@@ -39,6 +57,8 @@ class IvectorLookup {
   kaldi::RandomAccessVectorReader ivector_reader_;
   kaldi::RandomAccessMatrixReader online_reader_;
   kaldi::RandomAccessTokenReader utt2spk_reader_;
+  std::unique_ptr<ivector::SpeakerIvectors> extractor_;
+  std::unordered_map<std::string, std::string> spk_of_utt_;  // from --spk2utt
 };
 
 // Calls fn(key, input) for up to max_utts utterances (0 = all) of `features`; an utterance
