@@ -25,7 +25,8 @@ DiagGmm::DiagGmm(const kaldi::DiagGmmFile& file)
       means_invvars_(file.means_invvars),
       neg_half_inv_vars_(file.inv_vars) {
   KQ_CHECK(num_gauss_ >= 1 && dim_ >= 1 && file.means_invvars.rows() == num_gauss_ &&
-               file.means_invvars.cols() == dim_ && file.inv_vars.rows() == num_gauss_,
+               file.means_invvars.cols() == dim_ && file.inv_vars.rows() == num_gauss_ &&
+               (file.gconsts.empty() || file.gconsts.size() == file.weights.size()),
            kFormat)
       << "DiagGmm: inconsistent dimensions";
   gconsts_.resize(static_cast<size_t>(num_gauss_));

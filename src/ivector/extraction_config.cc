@@ -110,6 +110,9 @@ OnlineIvectorExtractionInfo::OnlineIvectorExtractionInfo(
       << " x " << global_cmvn_stats.cols();
   cmvn_opts.Check();
   const int64_t base_dim = BaseDim();
+  KQ_CHECK(global_cmvn_stats(0, base_dim) > 0.0, kInvalidArgument)
+      << "--global-cmvn-stats have a count of " << global_cmvn_stats(0, base_dim)
+      << " (must be positive)";
   KQ_CHECK(splice_opts.left_context >= 0 && splice_opts.right_context >= 0, kInvalidArgument)
       << "splice contexts must be non-negative";
   const int64_t num_splice = splice_opts.left_context + 1 + splice_opts.right_context;

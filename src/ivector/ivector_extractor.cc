@@ -24,7 +24,8 @@ IvectorExtractor::IvectorExtractor(const kaldi::IvectorExtractorFile& file, int 
       << file.sigma_inv.size() << " <SigmaInv>)";
   for (int32_t g = 0; g < num_gauss_; ++g) {
     KQ_CHECK(file.M[g].rows() == feat_dim_ && file.M[g].cols() == ivector_dim_ &&
-                 file.sigma_inv[g].dim == feat_dim_,
+                 file.sigma_inv[g].dim == feat_dim_ &&
+                 static_cast<int64_t>(file.sigma_inv[g].data.size()) == PackedSize(feat_dim_),
              kFormat)
         << "i-vector extractor: Gaussian " << g << " has inconsistent dimensions";
   }

@@ -1,5 +1,6 @@
 #include "kaldi/ivector_model_io.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -73,12 +74,21 @@ void ReadTextPackedBracketed(std::istream& is, PackedMatrixD* m) {
   m->data = std::move(values);
 }
 
+// Reads count raw values in chunks, so that on a pipe (whose size is unknown) memory follows
+// the bytes actually delivered rather than a declared size.
 template <typename Real>
 void ReadRawPacked(std::istream& is, int64_t count, std::vector<double>* out) {
-  std::vector<Real> raw(static_cast<size_t>(count));
-  ReadExact(is, reinterpret_cast<char*>(raw.data()), count * static_cast<int64_t>(sizeof(Real)),
-            "packed matrix");
-  out->assign(raw.begin(), raw.end());
+  const int64_t kChunk = int64_t(1) << 20;
+  std::vector<Real> raw;
+  out->clear();
+  for (int64_t done = 0; done < count;) {
+    const int64_t k = std::min(kChunk, count - done);
+    raw.resize(static_cast<size_t>(k));
+    ReadExact(is, reinterpret_cast<char*>(raw.data()), k * static_cast<int64_t>(sizeof(Real)),
+              "packed matrix");
+    out->insert(out->end(), raw.begin(), raw.end());
+    done += k;
+  }
 }
 
 void CheckToken(const std::string& got, const char* expected, std::istream& is,
@@ -89,10 +99,12 @@ void CheckToken(const std::string& got, const char* expected, std::istream& is,
 
 }  // namespace
 
-void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m) {
+void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m, int32_t expected_dim) {
   std::string token = ReadToken(is, binary);
   if (!binary && token == "[") {
     ReadTextPackedBracketed(is, m);
+    KQ_CHECK(expected_dim < 0 || m->dim == expected_dim, kFormat)
+        << "packed matrix has dimension " << m->dim << ", expected " << expected_dim;
     return;
   }
   KQ_CHECK(token == "DP" || token == "FP", kFormat)
@@ -101,6 +113,9 @@ void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m) {
   int32_t n = ReadBasicType<int32_t>(is, binary);
   KQ_CHECK(n >= 0 && n <= kMaxPackedDim, kFormat)
       << "failed to read packed matrix: invalid dimension " << n << " " << DescribePosition(is);
+  KQ_CHECK(expected_dim < 0 || n == expected_dim, kFormat)
+      << "packed matrix has dimension " << n << ", expected " << expected_dim << " "
+      << DescribePosition(is);
   const int64_t count = PackedSize(n);
   PackedMatrixD tmp;
   tmp.dim = n;
@@ -117,8 +132,7 @@ void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m) {
     // Kaldi's older text form: "DP n v v v ...". Each value takes at least 2 bytes ("0 ").
     std::string what = "packed matrix of dimension " + std::to_string(n);
     CheckPayloadFits(is, count * 2, what.c_str());
-    tmp.data.resize(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) tmp.data[i] = ReadBasicType<double>(is, false);
+    for (int64_t i = 0; i < count; ++i) tmp.data.push_back(ReadBasicType<double>(is, false));
   }
   *m = std::move(tmp);
 }
@@ -213,7 +227,7 @@ void ReadIvectorExtractor(std::istream& is, bool binary, IvectorExtractorFile* i
   // Each Gaussian needs at least a matrix and a packed matrix header (> 8 bytes in either
   // mode): refuse a count the stream cannot hold before reserving anything.
   CheckPayloadFits(is, static_cast<int64_t>(G) * 8, "IvectorExtractor <M>");
-  e.M.reserve(static_cast<size_t>(G));
+  e.M.reserve(static_cast<size_t>(std::min<int32_t>(G, 4096)));
   for (int32_t g = 0; g < G; ++g) {
     MatrixD m;
     try {
@@ -236,7 +250,7 @@ void ReadIvectorExtractor(std::istream& is, bool binary, IvectorExtractorFile* i
   for (int32_t g = 0; g < G; ++g) {
     PackedMatrixD s;
     try {
-      ReadPackedMatrix(is, binary, &s);
+      ReadPackedMatrix(is, binary, &s, static_cast<int32_t>(D));
     } catch (const Error& err) {
       throw err.WithContext("IvectorExtractor: <SigmaInv> of Gaussian " + std::to_string(g));
     }

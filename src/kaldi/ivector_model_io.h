@@ -33,7 +33,9 @@ struct PackedMatrixD {
   std::vector<double> data;  // dim * (dim + 1) / 2 values
 };
 
-void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m);
+// expected_dim >= 0: a packed matrix of another dimension is an error, raised before its data
+// are read.
+void ReadPackedMatrix(std::istream& is, bool binary, PackedMatrixD* m, int32_t expected_dim = -1);
 void WritePackedMatrix(std::ostream& os, bool binary, const PackedMatrixD& m);
 
 // Kaldi's DiagGmm as stored: weights (G), means times inverse variances and inverse variances

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <sstream>
 #include <string>
 
@@ -223,6 +224,35 @@ TEST(IvectorModelIo, LyingSizesAreRejectedBeforeAllocating) {
   std::string neg = std::string("DP ") + '\x04' + std::string("\xff\xff\xff\xff", 4);
   std::istringstream isn(neg);
   EXPECT_THROW(ReadPackedMatrix(isn, true, &m), Error);
+}
+
+// Random byte corruption (a cheap in-test fuzzer): every outcome is a successful read or a
+// kaldiq::Error; anything else (a crash, std::bad_alloc, std::length_error) fails.
+TEST(IvectorModelIo, CorruptedBytesGiveErrorsOnly) {
+  std::mt19937 rng(1234);
+  const std::vector<std::string> seeds = {ToBytes(SmallExtractor(), true),
+                                          ToBytes(SmallExtractor(), false),
+                                          ToBytes(SmallGmm(true), true), ToBytes(SmallGmm(false), false)};
+  for (size_t s = 0; s < seeds.size(); ++s) {
+    for (int trial = 0; trial < 1500; ++trial) {
+      std::string bytes = seeds[s];
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f) {
+        size_t at = rng() % bytes.size();
+        bytes[at] = static_cast<char>(rng() % 3 == 0 ? 0xff : rng() % 256);
+      }
+      try {
+        if (s < 2) {
+          ExtractorFrom(bytes);
+        } else {
+          GmmFrom(bytes);
+        }
+      } catch (const Error&) {
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << "seed " << s << " trial " << trial << ": " << e.what();
+      }
+    }
+  }
 }
 
 TEST(IvectorModelIo, KaldiFilesReadAndWriteBackByteIdentical) {
