@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <queue>
 #include <sstream>
@@ -16,11 +17,14 @@
 #include <fst/vector-fst.h>
 
 #include "decode/graph_io.h"
+#include "kaldi/chain_example.h"
 #include "kaldi/compressed_matrix.h"
 #include "kaldi/holders.h"
+#include "kaldi/ivector_model_io.h"
 #include "kaldi/lattice_io.h"
 #include "kaldi/nnet3/model_io.h"
 #include "kaldi/table.h"
+#include "kaldi/wave_io.h"
 #include "lat/lattice_ops.h"
 #include "quant/calibrate.h"
 #include "quant/int8_model.h"
@@ -246,6 +250,105 @@ void QuantSeeds(const std::string& seeds) {
   }
 }
 
+// Tiny WAVs: mono 16 kHz, stereo 8 kHz, as a bare file and as an archive entry.
+void WavSeeds() {
+  for (int channels : {1, 2}) {
+    WaveData w;
+    w.samp_freq = channels == 1 ? 16000.0f : 8000.0f;
+    w.data = MatrixF(channels, 40);
+    for (int c = 0; c < channels; ++c)
+      for (int i = 0; i < 40; ++i) w.data(c, i) = static_cast<float>((i * 977 + c * 31) % 2001 - 1000);
+    std::ostringstream os;
+    WriteWave(os, w);
+    const std::string name = channels == 1 ? "mono16k" : "stereo8k";
+    Put("wav", name + ".wav", os.str());
+    Put("wav", name + ".ark", "utt1 " + os.str());
+  }
+}
+
+// A two-frame chain example: 7 input rows (t = -2..4), an i-vector, a 3-pdf supervision FST
+// with deriv weights; plain and compressed features, binary and text.
+void ChainEgsSeeds() {
+  NnetChainExample eg;
+  NnetIo in;
+  in.name = "input";
+  MatrixF f(7, 4);
+  for (int r = 0; r < 7; ++r)
+    for (int c = 0; c < 4; ++c) f(r, c) = 0.25f * static_cast<float>(r - c);
+  for (int t = -2; t <= 4; ++t) in.indexes.push_back(Index{0, t, 0});
+  in.features = GeneralMatrix(f);
+  NnetIo iv;
+  iv.name = "ivector";
+  iv.indexes.push_back(Index{0, 0, 0});
+  MatrixF ivm(1, 3);
+  ivm(0, 0) = 1.0f;
+  iv.features = GeneralMatrix(ivm);
+  eg.inputs = {in, iv};
+  NnetChainSupervision sup;
+  sup.name = "output";
+  sup.indexes = {Index{0, 0, 0}, Index{0, 3, 0}};
+  sup.supervision.weight = 1.0f;
+  sup.supervision.num_sequences = 1;
+  sup.supervision.frames_per_sequence = 2;
+  sup.supervision.label_dim = 3;
+  StdFst& fst = sup.supervision.fst;
+  const float inf = std::numeric_limits<float>::infinity();
+  fst.start = 0;
+  fst.AddState(inf);
+  fst.AddArc(StdArc{1, 1, 0.0f, 1});
+  fst.AddArc(StdArc{2, 2, 0.5f, 1});
+  fst.AddState(inf);
+  fst.AddArc(StdArc{3, 3, 0.0f, 2});
+  fst.AddState(0.0f);
+  fst.properties = ComputeFstProperties(fst);
+  sup.deriv_weights = {1.0f, 0.5f};
+  eg.outputs = {sup};
+  for (bool compressed : {false, true}) {
+    NnetChainExample e = eg;
+    if (compressed) e.inputs[0].features.Compress();
+    for (bool binary : {true, false}) {
+      if (compressed && !binary) continue;
+      Put("chain_egs", std::string(compressed ? "cm" : "fm") + (binary ? ".cegs" : "_text.cegs"),
+          Entry<NnetChainExampleHolder>("eg1", e, binary));
+    }
+  }
+}
+
+// A 2-Gaussian, 3-dim UBM and i-vector extractor (2-dim i-vectors), binary and text.
+void IvectorSeeds() {
+  DiagGmmFile gmm;
+  gmm.weights = {0.4f, 0.6f};
+  gmm.gconsts = {-3.0f, -2.5f};
+  gmm.means_invvars = MatrixF(2, 3);
+  gmm.inv_vars = MatrixF(2, 3);
+  for (int g = 0; g < 2; ++g)
+    for (int d = 0; d < 3; ++d) {
+      gmm.inv_vars(g, d) = 1.0f + 0.5f * static_cast<float>(g + d);
+      gmm.means_invvars(g, d) = 0.1f * static_cast<float>(d - g) * gmm.inv_vars(g, d);
+    }
+  IvectorExtractorFile ie;
+  ie.w_vec = {0.0, 0.0};
+  for (int g = 0; g < 2; ++g) {
+    MatrixD m(3, 2);
+    for (int d = 0; d < 3; ++d) m(d, 0) = 0.1 * (d + g), m(d, 1) = 0.05 * (d - g);
+    ie.M.push_back(m);
+    PackedMatrixD s;
+    s.dim = 3;
+    s.data = {2.0, 0.1, 1.5, 0.0, 0.2, 1.0};
+    ie.sigma_inv.push_back(s);
+  }
+  ie.prior_offset = 100.0;
+  for (bool binary : {true, false}) {
+    std::ostringstream g, e;
+    WriteBinaryMarker(g, binary);
+    WriteDiagGmm(g, binary, gmm);
+    WriteBinaryMarker(e, binary);
+    WriteIvectorExtractor(e, binary, ie);
+    Put("ivector", binary ? "final.dubm" : "final_text.dubm", g.str());
+    Put("ivector", binary ? "final.ie" : "final_text.ie", e.str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -261,6 +364,9 @@ int main(int argc, char** argv) {
     ModelSeeds(seeds);
     FstSeeds(td);
     QuantSeeds(seeds);
+    WavSeeds();
+    ChainEgsSeeds();
+    IvectorSeeds();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kq_fuzz_seeds: error: %s\n", e.what());
     return 1;
