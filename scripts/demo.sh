@@ -40,6 +40,11 @@ step "calibrate on 20 held-out utterances (scheme: best), quantize to int8"
 "$kq" calibrate --quiet --scheme=best $fwd "$M/final.mdl" scp:calib.scp plan.txt
 "$kq" quantize $fwd --eval-features=scp:test.scp "$M/final.mdl" plan.txt model.int8
 
+# Which kernel each layer runs on this CPU (chosen at run time; `kaldiq info` lists them per op).
+kernels_of() { "$kq" info "$1" | sed -n 's/.*kernel="\([^"]*\)".*/\1/p' | sort | uniq -c |
+  awk '{n=$1; $1=""; printf "%s%d x%s", (NR>1 ? ", " : ""), n, $0}'; }
+k_int8=$(kernels_of model.int8)
+
 step "int8 forward"
 timed t_int8 "$kq" forward $fwd "model.int8" scp:test.scp ark:loglikes.int8.ark
 
@@ -65,9 +70,11 @@ printf '%-34s %16s %16s\n' "" "fp32 (final.mdl)" "int8 (model.int8)"
 printf '%-34s %16s %16s\n' "model file size (bytes)" "$size_fp32" "$size_int8"
 printf '%-34s %16.3f %16.3f\n' "forward wall time (s)" "$t_fp32" "$t_int8"
 printf '%-34s %16.4f %16.4f\n' "forward real-time factor" "$(awk -v t="$t_fp32" -v a="$audio" 'BEGIN{print t/a}')" "$(awk -v t="$t_int8" -v a="$audio" 'BEGIN{print t/a}')"
+printf '%-34s %16s %16s\n' "int8 forward speed-up" "" "$(awk -v a="$t_fp32" -v b="$t_int8" 'BEGIN{printf "%.2fx", a/b}')"
 printf '%-34s %16.3f %16.3f\n' "decode wall time (s)" "$t_dec_fp32" "$t_dec_int8"
 printf '%-34s %16s %16s\n' "WER, 40 test utterances" "$(awk 'NR==1{print $2}' wer.fp32.txt)%" "$(awk 'NR==1{print $2}' wer.int8.txt)%"
 echo
+echo "int8 kernels on this CPU: $k_int8"
 echo "fp32: $(head -n1 wer.fp32.txt)"
 echo "int8: $(head -n1 wer.int8.txt)"
 echo "(wall times include model loading; see bench/ for throughput. Outputs are in $out)"
