@@ -9,15 +9,19 @@
 
 namespace kaldiq::kaldi {
 
-namespace {
-std::string Trim(const std::string& s) {
+std::string TrimWhitespace(const std::string& s) {
   const char* ws = " \t\r\n\f\v";
   size_t b = s.find_first_not_of(ws);
   if (b == std::string::npos) return "";
   size_t e = s.find_last_not_of(ws);
   return s.substr(b, e - b + 1);
 }
-}  // namespace
+
+std::string NormalizeOptionName(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::vector<std::string> ReadConfigFile(const std::string& path) {
   std::ifstream in(path);
@@ -29,7 +33,7 @@ std::vector<std::string> ReadConfigFile(const std::string& path) {
     ++lineno;
     size_t hash = line.find('#');
     if (hash != std::string::npos) line.erase(hash);
-    line = Trim(line);
+    line = TrimWhitespace(line);
     if (line.empty()) continue;
     KQ_CHECK(line.compare(0, 2, "--") == 0 && line.size() > 2, kInvalidArgument)
         << "config file '" << path << "', line " << lineno
@@ -48,12 +52,8 @@ std::string OptionName(const std::string& arg) {
 
 std::string NormalizeOptionArg(const std::string& arg) {
   if (OptionName(arg).empty()) return arg;
-  std::string out = arg;
-  const size_t end = std::min(out.find('='), out.size());
-  for (size_t i = 2; i < end; ++i) {
-    out[i] = out[i] == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(out[i])));
-  }
-  return out;
+  const size_t end = std::min(arg.find('='), arg.size());
+  return "--" + NormalizeOptionName(arg.substr(2, end - 2)) + arg.substr(end);
 }
 
 std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args_in) {

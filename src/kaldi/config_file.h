@@ -30,6 +30,12 @@ std::vector<std::string> ExpandConfigArgs(const std::vector<std::string>& args);
 // unchanged. ExpandConfigArgs applies it to every option, from files and the command line.
 std::string NormalizeOptionArg(const std::string& arg);
 
+// Kaldi's name normalisation on a bare option name: lower case, '_' -> '-'.
+std::string NormalizeOptionName(const std::string& name);
+
+// s without leading and trailing white space (" \t\r\n\f\v"), as Kaldi trims config lines.
+std::string TrimWhitespace(const std::string& s);
+
 // "--name=value" -> "name"; "--name" -> "name"; anything else -> "".
 std::string OptionName(const std::string& arg);
 

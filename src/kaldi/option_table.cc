@@ -14,14 +14,6 @@ namespace kaldiq::kaldi {
 
 namespace {
 
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\r\n\f\v";
-  size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(ws);
-  return s.substr(b, e - b + 1);
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -65,14 +57,6 @@ bool ParseDouble(const std::string& v, double* out) {
 
 }  // namespace
 
-std::string NormalizeOptionName(const std::string& name) {
-  std::string out = Lower(name);
-  for (char& c : out) {
-    if (c == '_') c = '-';
-  }
-  return out;
-}
-
 void OptionTable::Add(const std::string& name, Type type, void* value, const std::string& help) {
   std::string n = NormalizeOptionName(name);
   for (const Entry& e : entries_) {
@@ -100,8 +84,8 @@ void OptionTable::Register(const std::string& name, std::string* value,
 
 void OptionTable::Set(const std::string& raw_name, const std::string& raw_value,
                       bool has_value) {
-  const std::string name = NormalizeOptionName(Trim(raw_name));
-  const std::string value = Trim(raw_value);
+  const std::string name = NormalizeOptionName(TrimWhitespace(raw_name));
+  const std::string value = TrimWhitespace(raw_value);
   const Entry* entry = nullptr;
   for (const Entry& e : entries_) {
     if (e.name == name) entry = &e;

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "kaldi/config_file.h"  // NormalizeOptionName
+
 namespace kaldiq::kaldi {
 
 class OptionTable {
@@ -50,8 +52,5 @@ class OptionTable {
   void Add(const std::string& name, Type type, void* value, const std::string& help);
   std::vector<Entry> entries_;
 };
-
-// "num_gselect" / "Num-GSelect" -> "num-gselect".
-std::string NormalizeOptionName(const std::string& name);
 
 }  // namespace kaldiq::kaldi
