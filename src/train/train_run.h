@@ -11,7 +11,8 @@
 //   exp(frac · ln(lr_f / lr_i)), frac = egs processed before the step / (epochs · egs), train.py's
 //   exponential decay. Without --learning-rate the model's stored rates are used unchanged.
 //   Before training and after each epoch N: compute_prob_{valid,train}.N.log (Kaldi's
-//   nnet3-chain-compute-prob lines, "1:64" merging) on the diagnostic egs, into log_dir.
+//   nnet3-chain-compute-prob lines; "1:16" merging, the same figures as train.py's "1:64") on
+//   the diagnostic egs, into log_dir.
 //   After each epoch: checkpoint_dir/epoch.N.mdl and epoch.N.state (momentum), written through
 //   the temp-file + rename writers; resume continues from the newest complete checkpoint.
 #pragma once
