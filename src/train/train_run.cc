@@ -341,6 +341,17 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
       os << "LOG (kaldiq train) epoch " << e + 1 << " (frame shift " << shift << "): "
          << sum.minibatches << " minibatches, " << sum.output_frames << " output frames in "
          << sum.seconds << " s (" << sum.output_frames / sum.seconds << " frames/s)";
+      const double busy = sum.seconds_network + sum.seconds_denominator +
+                          sum.seconds_numerator + sum.seconds_update;
+      if (busy > 0) {
+        char buf[200];
+        std::snprintf(buf, sizeof(buf),
+                      "; thread time: network %.0f%%, denominator %.0f%%, numerator %.0f%%, "
+                      "update %.0f%%",
+                      100 * sum.seconds_network / busy, 100 * sum.seconds_denominator / busy,
+                      100 * sum.seconds_numerator / busy, 100 * sum.seconds_update / busy);
+        os << buf;
+      }
       log(os.str());
       std::ostringstream o2;
       o2 << "LOG (nnet3-chain-train[kaldiq]:PrintTotalStats():nnet-training.cc:0) Overall "
