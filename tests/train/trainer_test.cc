@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.h"
 #include "kaldi/chain_example.h"
 #include "kaldi/fst_io.h"
 #include "kaldi/nnet3/model_io.h"
@@ -358,6 +359,77 @@ TEST(RunChainTraining, ResumeEqualsUninterruptedAndEmptyArchiveFails) {
   kaldi::KaldiModel m = f.model;
   EXPECT_THROW(RunChainTraining(o, *f.den, "ark:" + empty, "m", &m, quiet_log), Error);
 }
+
+
+// ---- the CLI: a Kaldi model out, and none after a failure ---------------------------------------
+
+
+int RunTrainCli(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (std::string& s : args) argv.push_back(s.data());
+  return cli::RunTrain(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(TrainCli, WritesAKaldiModelKeepingEveryOtherFieldAndNothingOnNaN) {
+  REQUIRE_FIXTURE();
+  Fixture& f = Get();
+  TempDir dir;
+  const std::string ark = dir.path + "/egs.ark";
+  {
+    kaldi::TableWriter<kaldi::NnetChainExampleHolder> w("ark:" + ark);
+    for (size_t i = 0; i < 4; ++i) w.Write(f.keys[i], f.egs[i]);
+    w.Close();
+  }
+  const std::string out = dir.path + "/out.mdl";
+  ASSERT_EQ(RunTrainCli({"train", "--quiet", "--learning-rate=1e-4", "--minibatch-size=4",
+                 "--l2-regularize=5e-05", "--leaky-hmm-coefficient=0.1", "--xent-regularize=0.1",
+                 "--valid-egs=ark:" + ark, "--log-dir=" + dir.path + "/log",
+                 kDir + "/final.mdl", kDir + "/den.fst", "ark:" + ark, out}),
+            0);
+  const kaldi::KaldiModel m = kaldi::ReadKaldiModel(out);
+  ASSERT_TRUE(m.has_transition_model);
+  EXPECT_EQ(m.priors, f.model.priors);
+  ASSERT_EQ(m.nnet.components.size(), f.model.nnet.components.size());
+  int changed = 0;
+  for (size_t c = 0; c < m.nnet.components.size(); ++c) {
+    if (const auto* bn = m.nnet.components[c].As<kaldi::BatchNormComponent>()) {
+      const auto* b0 = f.model.nnet.components[c].As<kaldi::BatchNormComponent>();
+      EXPECT_EQ(bn->stats_mean, b0->stats_mean);  // frozen
+      EXPECT_EQ(bn->count, b0->count);
+    }
+    if (const auto* a = m.nnet.components[c].As<kaldi::AffineComponent>()) {
+      const auto* a0 = f.model.nnet.components[c].As<kaldi::AffineComponent>();
+      EXPECT_FLOAT_EQ(a->common.learning_rate, 1e-4f * a0->common.learning_rate_factor);
+      EXPECT_EQ(a->common.max_change, a0->common.max_change);
+      changed += a->bias_params != a0->bias_params;
+    }
+  }
+  EXPECT_GT(changed, 0);
+  EXPECT_TRUE(std::ifstream(dir.path + "/log/compute_prob_valid.0.log").good());
+  EXPECT_TRUE(std::ifstream(dir.path + "/log/compute_prob_valid.1.log").good());
+
+  // A model with a NaN weight: error, and no output file.
+  kaldi::KaldiModel bad = f.model;
+  for (kaldi::Component& c : bad.nnet.components)
+    if (auto* a = c.As<kaldi::AffineComponent>()) {
+      a->bias_params[0] = std::numeric_limits<float>::quiet_NaN();
+      break;
+    }
+  const std::string bad_mdl = dir.path + "/bad.mdl", bad_out = dir.path + "/bad_out.mdl";
+  kaldi::WriteKaldiModel(bad_mdl, bad, true);
+  EXPECT_EQ(RunTrainCli({"train", "--quiet", "--minibatch-size=4", bad_mdl, kDir + "/den.fst",
+                 "ark:" + ark, bad_out}),
+            1);
+  EXPECT_FALSE(std::filesystem::exists(bad_out));
+  // Empty archive.
+  const std::string empty = dir.path + "/empty.ark";
+  std::ofstream(empty).close();
+  EXPECT_EQ(RunTrainCli({"train", "--quiet", kDir + "/final.mdl", kDir + "/den.fst", "ark:" + empty,
+                 bad_out}),
+            1);
+  EXPECT_FALSE(std::filesystem::exists(bad_out));
+}
+
 
 }  // namespace
 }  // namespace kaldiq::train
