@@ -360,6 +360,13 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
          << " = " << static_cast<float>(sum.objf_per_frame + sum.l2_per_frame) << " over "
          << tot_weight << " frames.";
       log(o2.str());
+      if (options.trainer.chain.xent_regularize != 0.0f) {
+        std::ostringstream o3;
+        o3 << "LOG (nnet3-chain-train[kaldiq]:PrintTotalStats():nnet-training.cc:0) Overall "
+              "average objective function for 'output-xent' is "
+           << static_cast<float>(sum.xent_per_frame) << " over " << tot_weight << " frames.";
+        log(o3.str());
+      }
     }
     trainer.WriteBack(&model->nnet);
     if (e + 1 == options.num_epochs && lr_i > 0.0f) {

@@ -183,8 +183,10 @@ void ChainTrainer::RunUnit(const std::vector<const kaldi::NnetChainExample*>& eg
   res.seconds_numerator += obj.num_seconds;
   if (!obj.ok || !std::isfinite(obj.l2_term)) {
     std::string why = obj.warnings.empty() ? "" : obj.warnings.back();
-    KQ_THROW(kInvalidArgument) << "the objective is not finite (objf " << obj.objf
-                               << ", l2 term " << obj.l2_term << "): " << why
+    // Kaldi would zero this minibatch's derivative and go on; a NaN/Inf objective or a failed
+    // denominator check means the model or the egs are broken, so stop before any update.
+    KQ_THROW(kInvalidArgument) << "the objective failed (objf " << obj.objf << ", l2 term "
+                               << obj.l2_term << "): " << why
                                << "; stopping without writing a model";
   }
   res.objf = obj.objf;
