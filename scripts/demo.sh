@@ -78,3 +78,33 @@ echo "int8 kernels on this CPU: $k_int8"
 echo "fp32: $(head -n1 wer.fp32.txt)"
 echo "int8: $(head -n1 wer.int8.txt)"
 echo "(wall times include model loading; see bench/ for throughput. Outputs are in $out)"
+
+# LF-MMI fine-tuning (kaldiq train) needs Kaldi's chain egs and den.fst, which are too big to
+# bundle: they come from the shared fixtures ($KQ_SHARED, default ../shared) when present.
+E=${KQ_SHARED:-$root/../shared}/fixtures/models/tdnn-seed
+if [ -f "$E/egs/cegs.1.ark" ] && [ -f "$E/den.fst" ]; then
+  step "fine-tune with LF-MMI (kaldiq train: 6 minibatches of 64 chunks from cegs.1.ark, frame shift 1)"
+  chain="--l2-regularize=5e-05 --leaky-hmm-coefficient=0.1 --xent-regularize=0.1"
+  timed t_train "$kq" train --quiet $chain --learning-rate=1e-4 --num-epochs=1 --minibatch-size=64 \
+    --frame-shifts=1 --max-minibatches-per-epoch=6 --valid-egs=ark:"$E/egs/valid_diagnostic.cegs" \
+    --log-dir=train_log "$M/final.mdl" "$E/den.fst" ark:"$E/egs/cegs.1.ark" finetuned.mdl 2> train.log
+  grep "kaldiq train) epoch" train.log
+  "$kq" forward $fwd finetuned.mdl scp:test.scp ark:loglikes.ft.ark 2>/dev/null
+  "$kq" decode $dec --quiet finetuned.mdl "$M/graph-tiny/HCLG.fst" ark:loglikes.ft.ark \
+    ark:/dev/null ark,t:words.ft.int 2>/dev/null
+  awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
+    "$M/graph-tiny/words.txt" words.ft.int > hyp.ft.txt
+  "$kq" wer --text --mode=present ark:test_text ark:hyp.ft.txt > wer.ft.txt
+  # 'output' objective + l2 term (Kaldi's compute_prob line) before and after.
+  objf() { sed -n "s/.*for 'output' is \([^ ]*\) + \([^ ]*\) = \([^ ]*\) per frame.*/\1 \3/p" "$1"; }
+  read -r a0 t0 < <(objf train_log/compute_prob_valid.0.log)
+  read -r a1 t1 < <(objf train_log/compute_prob_valid.1.log)
+  step "fine-tuning summary"
+  printf '%-34s %16s %16s\n' "" "fp32 (final.mdl)" "finetuned.mdl"
+  printf '%-34s %16s %16s\n' "valid LF-MMI objective per frame" "$a0" "$a1"
+  printf '%-34s %16s %16s\n' "  + output l2 term = total" "$t0" "$t1"
+  printf '%-34s %16s %16s\n' "WER, 40 test utterances" "$(awk 'NR==1{print $2}' wer.fp32.txt)%" "$(awk 'NR==1{print $2}' wer.ft.txt)%"
+  printf '%-34s %16s %16.1f\n' "training wall time (s)" "" "$t_train"
+else
+  step "fine-tuning skipped: no chain egs / den.fst under $E"
+fi

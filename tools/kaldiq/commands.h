@@ -35,6 +35,8 @@ int RunChainComputeProb(int argc, char** argv);
 int RunNnet3ChainCopyEgs(int argc, char** argv);
 int RunNnet3ChainMergeEgs(int argc, char** argv);
 int RunNnet3ChainShuffleEgs(int argc, char** argv);
+int RunTrain(int argc, char** argv);
+int RunAverage(int argc, char** argv);
 
 // Returns the table, in the order `kaldiq --help` lists it.
 const Command* Commands(int* count);

@@ -39,6 +39,9 @@ const Command* Commands(int* count) {
        "merge chain egs into minibatches (like nnet3-chain-merge-egs)"},
       {"nnet3-chain-shuffle-egs", RunNnet3ChainShuffleEgs,
        "shuffle chain egs (like nnet3-chain-shuffle-egs)"},
+      {"train", RunTrain, "LF-MMI fine-tuning of a chain model (like nnet3-chain-train + train.py)"},
+      {"average", RunAverage, "average the parameters of models (like nnet3-average)"},
+      {"nnet3-average", RunAverage, "same as average"},
   };
   *count = static_cast<int>(sizeof(kCommands) / sizeof(kCommands[0]));
   return kCommands;

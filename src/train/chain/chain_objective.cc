@@ -1,5 +1,6 @@
 #include "train/chain/chain_objective.h"
 
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
@@ -55,10 +56,13 @@ ChainObjective ComputeChainObjective(const ChainTrainingOptions& opts, const Den
   result.weight = sup.weight * sup.num_sequences * sup.frames_per_sequence;
   if (deriv != nullptr) deriv->Resize(y.rows(), y.cols());
 
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point den_start = Clock::now();
   const DenominatorResult den =
       ComputeDenominator(den_graph, opts.leaky_hmm_coefficient, sup.num_sequences, y,
                          -sup.weight, deriv, num_threads);
   const float den_logprob = sup.weight * den.log_prob;
+  result.den_seconds = std::chrono::duration<double>(Clock::now() - den_start).count();
   result.warnings = den.warnings;
 
   if (deriv != nullptr && (rng == nullptr || rng->RandInt(0, 1) == 0)) {
@@ -79,6 +83,7 @@ ChainObjective ComputeChainObjective(const ChainTrainingOptions& opts, const Den
   MatrixF* num_target = xent_deriv != nullptr ? xent_deriv : deriv;
   if (xent_deriv != nullptr) xent_deriv->Resize(y.rows(), y.cols());
   double num_total = 0.0;
+  const Clock::time_point num_start = Clock::now();
   for (const ChainSupervisionRef::Piece& piece : sup.pieces) {
     const NumeratorResult num =
         ComputeNumerator(*piece.fst, piece.first_sequence, piece.num_sequences,
@@ -93,6 +98,7 @@ ChainObjective ComputeChainObjective(const ChainTrainingOptions& opts, const Den
     }
     num_total += num.log_prob;
   }
+  result.num_seconds = std::chrono::duration<double>(Clock::now() - num_start).count();
   // Kaldi returns tot_log_prob * weight as a float.
   const float num_logprob = static_cast<float>(num_total * sup.weight);
   if (xent_deriv != nullptr && deriv != nullptr) {

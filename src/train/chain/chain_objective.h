@@ -60,6 +60,8 @@ struct ChainObjective {
   float num_logprob = 0.0f;  // w sum L_num (for diagnostics)
   float den_logprob = 0.0f;  // w log p_den
   bool ok = true;             // false: the -10 rule was applied
+  // Wall seconds spent in the denominator and numerator forward-backward (profiling only).
+  double den_seconds = 0.0, num_seconds = 0.0;
   std::vector<std::string> warnings;
 };
 
