@@ -291,8 +291,13 @@ class Lowerer {
       op->input = SpliceInput(node.name, std::move(parts), a->time_offsets,
                               std::vector<bool>(a->time_offsets.size(), false));
     } else if (auto* a = c.As<kaldi::NonlinearComponent>()) {
-      KQ_CHECK(a->block_dim == 0 || a->block_dim == a->dim, kUnsupported)
-          << "block-dim " << a->block_dim << " != dim " << a->dim << " is not supported";
+      // block-dim only changes what Kaldi's self-repair (training) sees for the elementwise
+      // nonlinearities; for the softmaxes it would split the normalisation into blocks.
+      bool normalising = a->nonlinearity == kaldi::NonlinearityType::kSoftmax ||
+                         a->nonlinearity == kaldi::NonlinearityType::kLogSoftmax;
+      KQ_CHECK(!normalising || a->block_dim == 0 || a->block_dim == a->dim, kUnsupported)
+          << "block-dim " << a->block_dim << " != dim " << a->dim
+          << " is not supported for a softmax";
       switch (a->nonlinearity) {
         case kaldi::NonlinearityType::kRectifiedLinear: op->type = OpType::kRelu; break;
         case kaldi::NonlinearityType::kSigmoid: op->type = OpType::kSigmoid; break;

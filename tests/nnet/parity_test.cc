@@ -149,6 +149,20 @@ TEST(Parity, SharedTdnnfSmallAllFive) {
               dir + "/online_ivectors5.ark");
 }
 
+// CNN-TDNN (cnn_tdnn xconfig layers: idct FixedAffine, TimeHeightConvolution with height
+// padding and subsampling, block-dim ReLU and BatchNorm, TDNN-F), both of Kaldi's chunkings.
+TEST(Parity, SharedCnnTdnnSmallBothChunkings) {
+  const std::string dir = kShared + "/fixtures/topologies/cnntdnn-small";
+  if (!Exists(dir + "/final.raw")) GTEST_SKIP() << "../shared fixtures absent: " << dir;
+  for (bool optimize : {true, false}) {
+    LoadOptions lo;
+    lo.lower.optimize = optimize;
+    InferenceModel m = LoadModelForInference(dir + "/final.raw", lo);
+    CheckParity(m, Opts(3, 150), dir + "/feats5.ark", dir + "/kaldi_out5.ark");
+    CheckParity(m, Opts(3, 51, 9), dir + "/feats5.ark", dir + "/kaldi_out5_fpc51.ark");
+  }
+}
+
 TEST(Parity, ModelFeatureDimensionMismatchNamesDimensions) {
   InferenceModel m = LoadModelForInference(kData + "/tdnnf-small/final.raw");
   Executor ex(m.net, Opts(3, 150, 0, 10));
