@@ -153,15 +153,17 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
     // The op's input rows: an alias of an earlier op's rows, or gathered into scratch — as u8
     // bytes when the op takes u8 on the grid its sources hold, else as float.
     const bool aliased = IsAliased(plan, i, num_sequences);
+    // A view op's output is its input rows, so those live as long as its value.
+    const bool share = !options.keep_inputs && !(traits.props & kView);
     RowView in;
     if (aliased) {
       in = views[op_plan.alias_op].Shifted(op_plan.alias_row, 0);
     } else if (in_grid && CanGatherU8(op_plan, views, *in_grid)) {
-      uint8_t* dst = Ensure(&scratch_u8_[i], rows * op.input_dim);
+      uint8_t* dst = Ensure(share ? &shared_scratch_u8_ : &scratch_u8_[i], rows * op.input_dim);
       GatherU8(plan, i, num_sequences, views, dst, op.input_dim);
       in = RowView::U8(dst, op.input_dim, *in_grid);
     } else {
-      float* dst = Ensure(&scratch_[i], rows * op.input_dim);
+      float* dst = Ensure(share ? &shared_scratch_ : &scratch_[i], rows * op.input_dim);
       Gather(plan, i, num_sequences, views, dst, op.input_dim);
       in = RowView::Float(dst, op.input_dim);
     }
@@ -230,6 +232,7 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
 void ChunkComputer::Backward(const std::vector<ConstRows>& output_derivs, Gradients* grads,
                              bool input_derivs) {
   KQ_CHECK(plan_ != nullptr, kInternal) << "Backward before Forward";
+  KQ_CHECK(options_.keep_inputs, kInternal) << "Backward after a Forward without keep_inputs";
   const ChunkPlan& plan = *plan_;
   const int32_t num_ops = static_cast<int32_t>(graph_.ops.size());
   const int32_t N = num_sequences_;

@@ -60,6 +60,10 @@ struct ForwardOptions {
   Statistics* stats = nullptr;
   // Train mode: dropout masks are a function of (seed, op); equal seeds repeat the masks.
   uint64_t seed = 0;
+  // false: no Backward follows (inference), so the gathered input rows of an op that is not a
+  // view are dead once it (and the observer) ran, and all such ops gather into one shared
+  // buffer instead of one each (Kaldi-like activation memory). Backward then throws.
+  bool keep_inputs = true;
 };
 
 class ChunkComputer {
@@ -122,6 +126,8 @@ class ChunkComputer {
   std::vector<std::vector<uint8_t>> values_u8_;
   std::vector<std::vector<float>> scratch_;
   std::vector<std::vector<uint8_t>> scratch_u8_;
+  std::vector<float> shared_scratch_;  // ForwardOptions::keep_inputs = false
+  std::vector<uint8_t> shared_scratch_u8_;
   std::vector<OpMemo> memos_;
   std::vector<std::vector<float>> derivs_, in_derivs_;
   std::vector<Rows> deriv_views_;

@@ -25,14 +25,15 @@ int32_t InputOp(const Graph& g, const char* name) {
 
 }  // namespace
 
-ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& factory) {
+ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& factory,
+                      bool release_weights) {
   ValidateGraph(graph, /*weights_optional=*/factory != nullptr);
   ExecutableNet net;
   net.graph = std::move(graph);
   net.graph.UpdateIndex();
   net.kernels.resize(net.graph.ops.size());
   for (size_t i = 0; i < net.graph.ops.size(); ++i) {
-    const Op& op = net.graph.ops[i];
+    Op& op = net.graph.ops[i];
     if (op.type != OpType::kAffine) continue;
     if (factory) net.kernels[i] = factory(static_cast<int32_t>(i), op);
     if (net.kernels[i]) {
@@ -47,6 +48,7 @@ ExecutableNet Prepare(Graph graph, KernelChoice kernels, const KernelFactory& fa
         << op.component << ": no weights";
     net.kernels[i] = kernels.f32 == "reference" ? MakeRefLinearKernel(op)
                                                 : MakeF32LinearKernel(op, kernels.f32);
+    if (release_weights) op.weight = MatrixF();
   }
   ComputeContext(net.graph, &net.left_context, &net.right_context);
   return net;
@@ -185,7 +187,9 @@ MatrixF Executor::Compute(const MatrixF& feats, const std::vector<float>* ivecto
         rows.stride = ivector_dim;
       }
     }
-    chunks_.Forward(plan, 1, chunk_inputs_);
+    ForwardOptions fo;
+    fo.keep_inputs = false;  // inference: no Backward
+    chunks_.Forward(plan, 1, chunk_inputs_, fo);
     const int32_t o = g.output;
     const ConstRows y = chunks_.ValueAsFloat(o);
     for (int64_t r = 0; r < y.rows; ++r)

@@ -64,8 +64,11 @@ using KernelFactory =
     std::function<std::shared_ptr<const LinearKernel>(int32_t index, const Op& op)>;
 // Builds kernels (from `factory`, else fp32 fast or reference) and computes the context. With a
 // factory, affine ops whose kernel it supplies need no weight matrix. Throws on invalid graphs.
+// release_weights: each affine op's weight matrix is freed as soon as its fp32 kernel has
+// packed it (the kernel then holds the only copy; net.graph keeps shapes, biases and the rest),
+// so loading never holds two copies of the weights; for callers that only run the net.
 ExecutableNet Prepare(Graph graph, KernelChoice kernels = KernelChoice::kFast,
-                      const KernelFactory& factory = nullptr);
+                      const KernelFactory& factory = nullptr, bool release_weights = false);
 
 // Computes one utterance at a time. Thread-compatible: use one Executor per thread (they may
 // share one ExecutableNet, which must outlive them). Buffers and per-chunk plans are reused.

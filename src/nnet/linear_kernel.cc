@@ -1,10 +1,14 @@
 #include "nnet/linear_kernel.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "kernels/blas.h"
 #include "kernels/gemm_f32.h"
+#include "kernels/gemm_f32_blocksparse.h"
 #include "util/error.h"
 
 namespace kaldiq::nnet {
@@ -55,6 +59,29 @@ class F32LinearKernel : public LinearKernel {
   kernels::PackedLinearF32 layer_;
 };
 
+// fp32 on kernels/gemm_f32_blocksparse.h: the affine form of a convolution (mostly zeros)
+// multiplied span by span, bias and ReLU fused.
+class BlockSparseF32Kernel : public LinearKernel {
+ public:
+  BlockSparseF32Kernel(const Op& op, std::unique_ptr<kernels::BlockSparseLinearF32> layer)
+      : in_(op.input_dim), out_(op.output_dim), layer_(std::move(layer)) {}
+  void Forward(const float* x, int64_t rows, int64_t ldx, float* y, int64_t ldy) const override {
+    layer_->Run(rows, x, ldx, y, ldy);
+  }
+  int64_t InputDim() const override { return in_; }
+  int64_t OutputDim() const override { return out_; }
+  std::string Describe() const override {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "fp32 blocksparse (%lld groups, %.1f%% of the weights)",
+                  static_cast<long long>(layer_->NumGroups()), 100.0 * layer_->Density());
+    return buf;
+  }
+
+ private:
+  int64_t in_, out_;
+  std::unique_ptr<kernels::BlockSparseLinearF32> layer_;
+};
+
 class RefLinearKernel : public LinearKernel {
  public:
   explicit RefLinearKernel(const Op& op)
@@ -102,6 +129,14 @@ void CheckAffine(const Op& op) {
 
 std::shared_ptr<const LinearKernel> MakeF32LinearKernel(const Op& op, const std::string& backend) {
   CheckAffine(op);
+  // A mostly-zero weight (a convolution's affine form) runs block-sparse unless a dense
+  // backend is forced; dense weights are rejected after one row scan.
+  if (backend == "auto") {
+    if (auto sparse = kernels::BlockSparseLinearF32::TryCreate(
+            op.output_dim, op.input_dim, op.weight.data(), op.bias.empty() ? nullptr : op.bias.data(),
+            op.relu_after))
+      return std::make_shared<BlockSparseF32Kernel>(op, std::move(sparse));
+  }
   return std::make_shared<F32LinearKernel>(op, backend);
 }
 

@@ -21,9 +21,11 @@ InferenceModel LoadModelForInference(const std::string& path, const LoadOptions&
   for (const ModelLoader& loader : Loaders())
     if (loader(path, options, &model)) return model;
   kaldi::KaldiModel km = kaldi::ReadKaldiModel(path);
-  Graph graph = LowerNnet(km.nnet, path, options.lower);  // errors name the file
+  // The Kaldi model's weights move into the graph, and each moves on into its packed kernel:
+  // one copy of the weights at any time (plus the layer being packed).
+  Graph graph = LowerNnet(std::move(km.nnet), path, options.lower);  // errors name the file
   try {
-    model.net = Prepare(std::move(graph), options.kernels);
+    model.net = Prepare(std::move(graph), options.kernels, nullptr, /*release_weights=*/true);
   } catch (const Error& e) {
     throw e.WithContext(path);
   }

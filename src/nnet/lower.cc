@@ -16,9 +16,18 @@ using kaldi::NodeType;
 
 class Lowerer {
  public:
-  Lowerer(const kaldi::Nnet& nnet, const std::string& model_name, LowerMode mode)
+  // steal_weights: `nnet` is a temporary the caller gave up (LowerNnet(Nnet&&)); its weight
+  // matrices and biases are moved into the ops instead of copied.
+  Lowerer(const kaldi::Nnet& nnet, const std::string& model_name, LowerMode mode,
+          bool steal_weights)
       : nnet_(nnet), model_name_(model_name), training_(mode == LowerMode::kTraining),
-        op_of_node_(nnet.nodes.size(), -1), state_(nnet.nodes.size(), 0) {}
+        steal_(steal_weights), uses_(nnet.components.size(), 0),
+        op_of_node_(nnet.nodes.size(), -1), state_(nnet.nodes.size(), 0) {
+    for (const kaldi::NnetNode& n : nnet.nodes)
+      if (n.type == NodeType::kComponent && n.component_index >= 0 &&
+          n.component_index < static_cast<int32_t>(uses_.size()))
+        ++uses_[n.component_index];
+  }
 
   Graph Run() {
     for (size_t i = 0; i < nnet_.nodes.size(); ++i) Visit(static_cast<int32_t>(i));
@@ -268,31 +277,45 @@ class Lowerer {
     op_of_node_[n] = AddOp(std::move(op));
   }
 
+  // A component's parameters for an op: moved out when the Nnet is the caller's temporary
+  // and only this node uses the component (the object is not const then, so the cast is
+  // sound), else copied.
+  template <typename T>
+  T Take(const T& v, const kaldi::NnetNode& node) {
+    if (!steal_ || uses_[node.component_index] != 1) return v;
+    return std::move(const_cast<T&>(v));
+  }
+
   void LowerComponent(const kaldi::Component& c, const kaldi::NnetNode& node,
                       std::vector<DescExpr> parts, Op* op) {
     if (auto* a = c.As<kaldi::AffineComponent>()) {
       op->type = OpType::kAffine;
-      op->weight = a->linear_params;
-      op->bias = a->bias_params;
+      op->weight = Take(a->linear_params, node);
+      op->bias = Take(a->bias_params, node);
       op->trainable = training_;
     } else if (auto* a = c.As<kaldi::FixedAffineComponent>()) {
       op->type = OpType::kAffine;
-      op->weight = a->linear_params;
-      op->bias = a->bias_params;
+      op->weight = Take(a->linear_params, node);
+      op->bias = Take(a->bias_params, node);
     } else if (auto* a = c.As<kaldi::LinearComponent>()) {
       op->type = OpType::kAffine;
-      op->weight = a->params;
+      op->weight = Take(a->params, node);
       op->trainable = training_;
     } else if (auto* a = c.As<kaldi::TdnnComponent>()) {
       op->type = OpType::kAffine;
-      op->weight = a->linear_params;
-      op->bias = a->bias_params;
+      op->weight = Take(a->linear_params, node);
+      op->bias = Take(a->bias_params, node);
       op->trainable = training_;
       op->input = SpliceInput(node.name, std::move(parts), a->time_offsets,
                               std::vector<bool>(a->time_offsets.size(), false));
     } else if (auto* a = c.As<kaldi::NonlinearComponent>()) {
-      KQ_CHECK(a->block_dim == 0 || a->block_dim == a->dim, kUnsupported)
-          << "block-dim " << a->block_dim << " != dim " << a->dim << " is not supported";
+      // block-dim only changes what Kaldi's self-repair (training) sees for the elementwise
+      // nonlinearities; for the softmaxes it would split the normalisation into blocks.
+      bool normalising = a->nonlinearity == kaldi::NonlinearityType::kSoftmax ||
+                         a->nonlinearity == kaldi::NonlinearityType::kLogSoftmax;
+      KQ_CHECK(!normalising || a->block_dim == 0 || a->block_dim == a->dim, kUnsupported)
+          << "block-dim " << a->block_dim << " != dim " << a->dim
+          << " is not supported for a softmax";
       switch (a->nonlinearity) {
         case kaldi::NonlinearityType::kRectifiedLinear: op->type = OpType::kRelu; break;
         case kaldi::NonlinearityType::kSigmoid: op->type = OpType::kSigmoid; break;
@@ -428,20 +451,33 @@ class Lowerer {
   const kaldi::Nnet& nnet_;
   std::string model_name_;
   bool training_;
+  bool steal_;
+  std::vector<int32_t> uses_;  // nodes per component
   Graph graph_;
   std::vector<int32_t> op_of_node_;
   std::vector<int> state_;
 };
 
-}  // namespace
 
-Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
-                const LowerOptions& options) {
-  Graph g = Lowerer(nnet, model_name, options.mode).Run();
+Graph Lower(const kaldi::Nnet& nnet, const std::string& model_name, const LowerOptions& options,
+            bool steal_weights) {
+  Graph g = Lowerer(nnet, model_name, options.mode, steal_weights).Run();
   g.UpdateIndex();
   ValidateGraph(g);
   if (options.mode == LowerMode::kInference && options.optimize) OptimizeForInference(&g);
   return g;
+}
+
+}  // namespace
+
+Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
+                const LowerOptions& options) {
+  return Lower(nnet, model_name, options, false);
+}
+
+Graph LowerNnet(kaldi::Nnet&& nnet, const std::string& model_name, const LowerOptions& options) {
+  kaldi::Nnet owned = std::move(nnet);  // freed on return, whatever was not moved out
+  return Lower(owned, model_name, options, true);
 }
 
 }  // namespace kaldiq::nnet

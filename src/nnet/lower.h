@@ -37,6 +37,10 @@ struct LowerOptions {
 // component, its type and `model_name`.
 Graph LowerNnet(const kaldi::Nnet& nnet, const std::string& model_name,
                 const LowerOptions& options = LowerOptions());
+// The same from a Nnet the caller gives up: weights and biases are moved into the ops rather
+// than copied (one copy of the weights in memory instead of two); `nnet` is left empty.
+Graph LowerNnet(kaldi::Nnet&& nnet, const std::string& model_name,
+                const LowerOptions& options = LowerOptions());
 
 // Inference-time rewrites that keep the output unchanged up to float rounding:
 //  * ops the "output" op does not depend on are dropped (e.g. the xent branch);

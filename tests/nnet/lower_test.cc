@@ -134,6 +134,33 @@ TEST(Lower, DropoutTestModeScalesByKeepProportion) {
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(got.data()[i], 0.75f * (float(i) - 2.5f));
 }
 
+// block-dim (CNN layers: one block per height) only changes Kaldi's self-repair for the
+// elementwise nonlinearities, so a block-dim ReLU is a plain ReLU at inference; a block-dim
+// softmax would normalise per block, which is not supported and must say so.
+TEST(Lower, BlockDimReluIsElementwiseAndBlockDimSoftmaxIsRefused) {
+  kaldi::NonlinearComponent relu;
+  relu.nonlinearity = kaldi::NonlinearityType::kRectifiedLinear;
+  relu.dim = 6;
+  relu.block_dim = 2;
+  ExecutableNet net = Prepare(LowerNnet(OneComponentNnet("relu", relu, 6), "relu-test"),
+                              KernelChoice::kReference);
+  MatrixF feats(3, 6);
+  for (int i = 0; i < 18; ++i) feats.data()[i] = float(i % 7) - 3.0f;
+  MatrixF got = Executor(net, ComputeOptions()).Compute(feats, nullptr, nullptr);
+  ASSERT_EQ(got.rows(), 3);
+  ASSERT_EQ(got.cols(), 6);
+  for (int i = 0; i < 18; ++i) EXPECT_EQ(got.data()[i], std::max(feats.data()[i], 0.0f)) << i;
+
+  kaldi::NonlinearComponent lsm = relu;
+  lsm.nonlinearity = kaldi::NonlinearityType::kLogSoftmax;
+  try {
+    LowerNnet(OneComponentNnet("lsm", lsm, 6), "lsm-test");
+    FAIL() << "block-dim LogSoftmax accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("block-dim 2"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace kaldiq::nnet
 

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <string>
 
+#include "kaldi/nnet3/model_io.h"
 #include "kaldi/table.h"
 #include "nnet/executor.h"
 #include "nnet/load_model.h"
@@ -147,6 +149,50 @@ TEST(Parity, SharedTdnnfSmallAllFive) {
               dir + "/online_ivectors5.ark");
   CheckParity(m, Opts(3, 33, 12, 10), dir + "/feats5.ark", dir + "/kaldi_out5_fpc33.ark",
               dir + "/online_ivectors5.ark");
+}
+
+// CNN-TDNN (cnn_tdnn xconfig layers: idct FixedAffine, TimeHeightConvolution with height
+// padding and subsampling, block-dim ReLU and BatchNorm, TDNN-F), both of Kaldi's chunkings.
+TEST(Parity, SharedCnnTdnnSmallBothChunkings) {
+  const std::string dir = kShared + "/fixtures/topologies/cnntdnn-small";
+  if (!Exists(dir + "/final.raw")) GTEST_SKIP() << "../shared fixtures absent: " << dir;
+  for (bool optimize : {true, false}) {
+    LoadOptions lo;
+    lo.lower.optimize = optimize;
+    InferenceModel m = LoadModelForInference(dir + "/final.raw", lo);
+    CheckParity(m, Opts(3, 150), dir + "/feats5.ark", dir + "/kaldi_out5.ark");
+    CheckParity(m, Opts(3, 51, 9), dir + "/feats5.ark", dir + "/kaldi_out5_fpc51.ark");
+  }
+}
+
+// Lean loading (weights moved from the Kaldi model into the graph, freed once packed; shared
+// gather scratch in inference) changes no output bit against the copying path.
+TEST(Parity, LeanLoadingIsBitIdenticalToCopyingLoad) {
+  for (const std::string& path :
+       {kData + "/tdnnf-small/final.raw", kData + "/tdnn-seed/final.mdl"}) {
+    InferenceModel lean = LoadModelForInference(path);
+    for (const Op& op : lean.net.graph.ops) {
+      if (op.type == OpType::kAffine) {
+        EXPECT_EQ(op.weight.size(), 0) << path << " " << op.name;
+      }
+    }
+    kaldi::KaldiModel km = kaldi::ReadKaldiModel(path);
+    ExecutableNet copied = Prepare(LowerNnet(km.nnet, path));
+    ComputeOptions o = Opts(3, 50, 5);
+    MatrixF feats = ReadAll(path.find("tdnnf") != std::string::npos
+                                ? "ark:" + kData + "/tdnnf-small/feats2.ark"
+                                : "ark:" + kData + "/tdnn-seed/dev60/feats_cmvn5.ark")
+                        .begin()
+                        ->second;
+    const int32_t iv_dim = copied.graph.InputDim("ivector");
+    std::vector<float> iv(static_cast<size_t>(iv_dim), 0.5f);
+    const std::vector<float>* ivp = iv_dim > 0 ? &iv : nullptr;
+    MatrixF a = Executor(lean.net, o).Compute(feats, ivp, nullptr);
+    MatrixF b = Executor(copied, o).Compute(feats, ivp, nullptr);
+    ASSERT_EQ(a.rows(), b.rows());
+    ASSERT_EQ(a.cols(), b.cols());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * a.size()), 0) << path;
+  }
 }
 
 TEST(Parity, ModelFeatureDimensionMismatchNamesDimensions) {
