@@ -131,24 +131,11 @@ int64_t ForEachUtterance(
   int64_t ok = 0, failed = 0;
   for (; !reader.Done() && (max_utts <= 0 || ok < max_utts); reader.Next()) {
     const std::string key = reader.Key();
-    std::string error;
     try {
-IvectorLookup::~IvectorLookup() = default;
-
-void IvectorLookup::Get(const std::string& key, UtteranceInput* input) {
-  if (extractor_) {
-    std::string speaker;
-    if (!f_.utt2spk.empty()) {
-      KQ_CHECK(utt2spk_reader_.HasKey(key), kInvalidArgument) << "not in --utt2spk";
-      speaker = utt2spk_reader_.Value(key);
-    } else if (!f_.spk2utt.empty()) {
-      auto it = spk_of_utt_.find(key);
-      KQ_CHECK(it != spk_of_utt_.end(), kInvalidArgument) << "not in --spk2utt";
-      speaker = it->second;
-    }
-    input->online_ivectors = extractor_->Compute(speaker, input->feats);
-    return;
-  }
+      UtteranceInput input;
+      input.feats = reader.Value();
+      lookup.Get(key, &input);
+      fn(key, input);
       ++ok;
     } catch (const Error& e) {
       std::fprintf(stderr, "kaldiq %s: warning: utterance '%s': %s (skipped)\n", cmd.c_str(),
