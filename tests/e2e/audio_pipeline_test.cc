@@ -116,4 +116,45 @@ TEST(AudioPipeline, OfflineWerFromWavsMatchesKaldi) {
   EXPECT_EQ(ReadAll(dir + "/words.int"), ReadAll(kAudio + "/kaldi/words_offline.int"));
 }
 
+// The streaming decoder exactly as the fixture README ran Kaldi's: Kaldi got %WER 5.43 and
+// an overall likelihood of 1.90941 per frame over 6105 frames (kaldi/online.log).
+TEST(AudioPipeline, StreamingWerFromWavsMatchesKaldi) {
+  if (!HaveFixtures()) GTEST_SKIP() << "../shared/fixtures/audio absent: skipping the streaming test";
+  const std::string dir = ::testing::TempDir() + "/kq_e2e_audio_online";
+  ASSERT_EQ(RunShell("mkdir -p " + dir), 0);
+  const std::string log = dir + "/online.log";
+  RunIn(kKaldiq + " online2-wav-nnet3-latgen-faster --online=true --do-endpointing=false "
+                  "--frames-per-chunk=20 --extra-left-context-initial=0 "
+                  "--frame-subsampling-factor=3 --config=conf/online.conf --min-active=200 "
+                  "--max-active=7000 --beam=15.0 --lattice-beam=8.0 --acoustic-scale=1.0 "
+                  "--word-symbol-table=" +
+            kSeed + "/graph-pruned/words.txt " + kSeed + "/final.mdl " + kSeed +
+            "/graph-pruned/HCLG.fst ark:spk2utt scp:wav.scp ark:" + dir + "/lat.ark",
+        log);
+  // The 1-best lines on stderr ("<utt> WORD WORD ") are the hypotheses, as Kaldi's scripts take
+  // them from its log.
+  ASSERT_EQ(RunShell("grep -v -e '^LOG' -e '^WARNING' -e '^kaldiq' " + log + " > " + dir +
+                     "/hyp.txt"),
+            0);
+  const std::string out = dir + "/wer.txt";
+  ASSERT_EQ(RunShell(kKaldiq + " wer --text --mode=present ark:" + kAudio + "/text ark:" + dir +
+                     "/hyp.txt >" + out + " 2>&1"),
+            0);
+  std::string line;
+  const double wer = WerOf(ReadAll(out), &line);
+  std::printf("kaldiq streaming from WAVs: %s (Kaldi: %%WER 5.43; offline 5.22)\n", line.c_str());
+  EXPECT_NEAR(wer, 5.43, 0.2) << line;
+  // Same hypotheses as Kaldi's streaming decoder, utterance by utterance.
+  ASSERT_EQ(RunShell(kKaldiq + " wer --text --mode=strict ark:" + kAudio +
+                     "/kaldi/hyp_online.txt ark:" + dir + "/hyp.txt >" + out + " 2>&1"),
+            0);
+  EXPECT_EQ(WerOf(ReadAll(out), &line), 0.0) << line;
+  EXPECT_NE(ReadAll(log).find("Overall log-likelihood per frame is 1.90941 over 6105 frames."),
+            std::string::npos)
+      << ReadAll(log).substr(0, 2000);
+  struct stat st;
+  ASSERT_EQ(stat((dir + "/lat.ark").c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 1000);
+}
+
 }  // namespace
