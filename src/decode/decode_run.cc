@@ -108,7 +108,13 @@ void DecodeRun::DecodeOne(DecodeRunItem* item, const PrepareFn& prepare, int wor
   }
 }
 
-void DecodeRun::Emit(const DecodeRunItem& item, UtteranceResult* r, const std::string& error,
+void DecodeRun::WriteResult(const std::string& key, UtteranceResult* result,
+                            const std::string& error, int64_t num_frames) {
+  Emit(key, result, error, num_frames);
+  progress_.Add(1);
+}
+
+void DecodeRun::Emit(const std::string& key, UtteranceResult* r, const std::string& error,
                      int64_t num_frames) {
   const std::string& prog = opts_.program;
   if (!error.empty()) std::fprintf(stderr, "WARNING (%s) %s\n", prog.c_str(), error.c_str());
@@ -121,11 +127,11 @@ void DecodeRun::Emit(const DecodeRunItem& item, UtteranceResult* r, const std::s
   }
   if (word_syms_ != nullptr) {
     std::ostringstream line;
-    line << item.key << ' ';
+    line << key << ' ';
     for (int32_t w : r->words) {
       const std::string s = word_syms_->Find(w);
       KQ_CHECK(!s.empty(), kInvalidArgument)
-          << "word id " << w << " (utterance " << item.key << ") is not in the symbol table "
+          << "word id " << w << " (utterance " << key << ") is not in the symbol table "
           << opts_.word_symbol_table;
       line << s << ' ';
     }
@@ -133,16 +139,16 @@ void DecodeRun::Emit(const DecodeRunItem& item, UtteranceResult* r, const std::s
   }
   if (!opts_.quiet) {
     std::ostringstream line;
-    line << "Log-like per frame for utterance " << item.key << " is "
+    line << "Log-like per frame for utterance " << key << " is "
          << (r->likelihood / r->num_frames) << " over " << r->num_frames << " frames.";
     std::fprintf(stderr, "LOG (%s) %s\n", prog.c_str(), line.str().c_str());
   }
-  if (impl_->words_open) impl_->words_writer.Write(item.key, r->words);
-  if (impl_->ali_open) impl_->ali_writer.Write(item.key, r->alignment);
+  if (impl_->words_open) impl_->words_writer.Write(key, r->words);
+  if (impl_->ali_open) impl_->ali_writer.Write(key, r->alignment);
   if (opts_.utterance.determinize_lattice) {
-    impl_->clat_writer.Write(item.key, r->clat);
+    impl_->clat_writer.Write(key, r->clat);
   } else {
-    impl_->lat_writer.Write(item.key, r->lat);
+    impl_->lat_writer.Write(key, r->lat);
   }
   ++num_done_;
   total_like_ += r->likelihood;
@@ -157,7 +163,7 @@ void DecodeRun::ProcessBatch(std::vector<DecodeRunItem>* items, const PrepareFn&
     DecodeOne(&(*items)[i], prepare, worker, &results[i], &errors[i]);
   });
   for (int64_t i = 0; i < n; ++i) {
-    Emit((*items)[i], &results[i], errors[i], (*items)[i].loglikes.rows());
+    Emit((*items)[i].key, &results[i], errors[i], (*items)[i].loglikes.rows());
     results[i] = UtteranceResult();  // free lattices early
     progress_.Add(1);
   }

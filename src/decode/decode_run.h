@@ -63,6 +63,12 @@ class DecodeRun {
   // Decodes the items and writes their results in order. `prepare` may be null.
   void ProcessBatch(std::vector<DecodeRunItem>* items, const PrepareFn& prepare);
 
+  // Writes the result of an utterance decoded elsewhere (a streaming decoder driven by the
+  // caller) exactly as ProcessBatch writes its own: warnings, words, LOG line, outputs, counts.
+  // Call in output order, from one thread. num_frames: the frames decoded.
+  void WriteResult(const std::string& key, UtteranceResult* result, const std::string& error,
+                   int64_t num_frames);
+
   // Prints the summary lines and commits the outputs. Returns Kaldi's exit status: 0 when at
   // least one utterance succeeded, 1 otherwise.
   int Finish();
@@ -77,7 +83,7 @@ class DecodeRun {
   struct Impl;
   void DecodeOne(DecodeRunItem* item, const PrepareFn& prepare, int worker,
                  UtteranceResult* result, std::string* error);
-  void Emit(const DecodeRunItem& item, UtteranceResult* result, const std::string& error,
+  void Emit(const std::string& key, UtteranceResult* result, const std::string& error,
             int64_t num_frames);
 
   const DecodingGraph* graph_;

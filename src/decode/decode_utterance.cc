@@ -71,6 +71,13 @@ void DecodeUtterance(LatticeFasterDecoderTpl<FST>* decoder, Decodable* decodable
     result->warnings.push_back("Failed to decode utterance " + utt);
     return;
   }
+  CollectUtteranceResult(decoder, utt, lattice_beam, opts, result);
+}
+
+template <class FST>
+void CollectUtteranceResult(LatticeFasterDecoderTpl<FST>* decoder, const std::string& utt,
+                            float lattice_beam, const UtteranceDecodeOptions& opts,
+                            UtteranceResult* result) {
   if (!decoder->ReachedFinal()) {
     result->partial = true;
     if (opts.allow_partial) {
@@ -127,5 +134,11 @@ template void DecodeUtterance(LatticeFasterDecoderTpl<fst::ConstFst<fst::StdArc>
 template void DecodeUtterance(LatticeFasterDecoderTpl<fst::VectorFst<fst::StdArc>>*, Decodable*,
                               const std::string&, float, const UtteranceDecodeOptions&,
                               UtteranceResult*);
+template void CollectUtteranceResult(LatticeFasterDecoderTpl<fst::ConstFst<fst::StdArc>>*,
+                                     const std::string&, float, const UtteranceDecodeOptions&,
+                                     UtteranceResult*);
+template void CollectUtteranceResult(LatticeFasterDecoderTpl<fst::VectorFst<fst::StdArc>>*,
+                                     const std::string&, float, const UtteranceDecodeOptions&,
+                                     UtteranceResult*);
 
 }  // namespace kaldiq::decode

@@ -47,6 +47,15 @@ void DecodeUtterance(LatticeFasterDecoderTpl<FST>* decoder, Decodable* decodable
                      const std::string& utt, float lattice_beam,
                      const UtteranceDecodeOptions& opts, UtteranceResult* result);
 
+// The part of DecodeUtterance after the search, for a decoder that was driven incrementally
+// (InitDecoding / AdvanceDecoding / FinalizeDecoding, e.g. by a streaming recognizer): the
+// final-state check, 1-best, lattice and its determinization. *result must be fresh; the
+// decoder must have decoded at least one frame.
+template <class FST>
+void CollectUtteranceResult(LatticeFasterDecoderTpl<FST>* decoder, const std::string& utt,
+                            float lattice_beam, const UtteranceDecodeOptions& opts,
+                            UtteranceResult* result);
+
 // Raw lattice -> lat::Lattice with LatticeWeight(graph, acoustic) arcs and final weights.
 void RawLatticeToLattice(const RawLattice& raw, lat::Lattice* out);
 

@@ -6,6 +6,10 @@
 
 #include "util/error.h"
 
+namespace kaldiq::kaldi {
+class OptionTable;
+}
+
 namespace kaldiq::decode {
 
 struct DecoderOptions {
@@ -20,6 +24,11 @@ struct DecoderOptions {
   float hash_ratio = 2.0f;
   // Fraction of lattice_beam used as the tolerance of the periodic pruning (Kaldi's prune_scale).
   float prune_scale = 0.1f;
+
+  // --beam --max-active --min-active --lattice-beam --prune-interval --beam-delta
+  // --hash-ratio --prune-scale (Kaldi's LatticeFasterDecoderConfig::Register), for config
+  // files read by library code (a model directory's model.conf).
+  void Register(kaldi::OptionTable* table);
 
   void Check() const {
     KQ_CHECK(beam > 0.0f && max_active > 1 && lattice_beam > 0.0f && min_active >= 0 &&

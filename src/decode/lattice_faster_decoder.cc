@@ -38,30 +38,46 @@ void LatticeFasterDecoderTpl<FST>::InitDecoding() {
 
   active_toks_.resize(1);
   bool changed;
-  FindOrAddToken(fst_.Start(), 0, 0.0f, &changed);
+  FindOrAddToken(fst_.Start(), 0, 0.0f, nullptr, &changed);
   ProcessNonemitting(opts_.beam);
 }
 
 template <class FST>
 bool LatticeFasterDecoderTpl<FST>::Decode(Decodable* decodable) {
-  KQ_CHECK(max_ilabel_ <= decodable->NumIndices(), kInvalidArgument)
-      << "decoding graph uses transition id " << max_ilabel_ << " but the model has only "
-      << decodable->NumIndices() << " transition ids (graph and model do not match)";
-  frame_loglikes_.assign(static_cast<size_t>(decodable->NumIndices()) + 1, 0.0f);
   InitDecoding();
-  while (NumFramesDecoded() < decodable->NumFramesReady()) {
-    if (NumFramesDecoded() % opts_.prune_interval == 0)
-      PruneActiveTokens(opts_.lattice_beam * opts_.prune_scale);
-    const float cost_cutoff = ProcessEmitting(decodable);
-    ProcessNonemitting(cost_cutoff);
-  }
+  AdvanceDecoding(decodable);
   FinalizeDecoding();
   return !active_toks_.empty() && active_toks_.back().toks != nullptr;
 }
 
 template <class FST>
+void LatticeFasterDecoderTpl<FST>::AdvanceDecoding(Decodable* decodable,
+                                                   int32_t max_num_frames) {
+  KQ_CHECK(!active_toks_.empty() && !decoding_finalized_, kInternal)
+      << "AdvanceDecoding needs InitDecoding() first (and no FinalizeDecoding() since)";
+  KQ_CHECK(max_ilabel_ <= decodable->NumIndices(), kInvalidArgument)
+      << "decoding graph uses transition id " << max_ilabel_ << " but the model has only "
+      << decodable->NumIndices() << " transition ids (graph and model do not match)";
+  const size_t num_indices = static_cast<size_t>(decodable->NumIndices()) + 1;
+  if (frame_loglikes_.size() != num_indices) frame_loglikes_.assign(num_indices, 0.0f);
+  const int32_t ready = decodable->NumFramesReady();
+  KQ_CHECK(ready >= NumFramesDecoded(), kInvalidArgument)
+      << "the decodable has " << ready << " frames ready but " << NumFramesDecoded()
+      << " were decoded already (a different decodable?)";
+  int32_t target = ready;
+  if (max_num_frames >= 0) target = std::min(target, NumFramesDecoded() + max_num_frames);
+  while (NumFramesDecoded() < target) {
+    if (NumFramesDecoded() % opts_.prune_interval == 0)
+      PruneActiveTokens(opts_.lattice_beam * opts_.prune_scale);
+    const float cost_cutoff = ProcessEmitting(decodable);
+    ProcessNonemitting(cost_cutoff);
+  }
+}
+
+template <class FST>
 int32_t LatticeFasterDecoderTpl<FST>::FindOrAddToken(StateId state, int32_t frame_plus_one,
-                                                     float tot_cost, bool* changed) {
+                                                     float tot_cost, Token* backpointer,
+                                                     bool* changed) {
   const int32_t idx = map_.FindOrInsert(state);
   Elem& e = map_.elems()[idx];
   if (e.val == nullptr) {
@@ -73,12 +89,14 @@ int32_t LatticeFasterDecoderTpl<FST>::FindOrAddToken(StateId state, int32_t fram
     tok->next = toks;
     tok->final_cost = kInf;
     tok->aux = 0;
+    tok->backpointer = backpointer;
     toks = tok;
     e.val = tok;
     ++num_toks_created_;
     *changed = true;
   } else if (e.val->tot_cost > tot_cost) {
     e.val->tot_cost = tot_cost;
+    e.val->backpointer = backpointer;
     *changed = true;
   } else {
     *changed = false;
@@ -180,7 +198,7 @@ float LatticeFasterDecoderTpl<FST>::ProcessEmitting(Decodable* decodable) {
       if (tot_cost >= next_cutoff) continue;
       if (tot_cost + adaptive_beam < next_cutoff) next_cutoff = tot_cost + adaptive_beam;
       bool changed;
-      const int32_t idx = FindOrAddToken(arc.nextstate, frame_plus_one, tot_cost, &changed);
+      const int32_t idx = FindOrAddToken(arc.nextstate, frame_plus_one, tot_cost, tok, &changed);
       ForwardLink* link = link_pool_.New();
       *link = ForwardLink{map_.elems()[idx].val, static_cast<int32_t>(arc.ilabel),
                           static_cast<int32_t>(arc.olabel), graph_cost, ac_cost, tok->links};
@@ -224,7 +242,8 @@ void LatticeFasterDecoderTpl<FST>::ProcessNonemitting(float cutoff) {
       const float tot_cost = cur_cost + graph_cost;
       if (tot_cost >= cutoff) continue;
       bool changed;
-      const int32_t new_idx = FindOrAddToken(arc.nextstate, frame_plus_one, tot_cost, &changed);
+      const int32_t new_idx =
+          FindOrAddToken(arc.nextstate, frame_plus_one, tot_cost, tok, &changed);
       ForwardLink* link = link_pool_.New();
       *link = ForwardLink{map_.elems()[new_idx].val, 0, static_cast<int32_t>(arc.olabel),
                           graph_cost, 0.0f, tok->links};
@@ -389,7 +408,24 @@ void LatticeFasterDecoderTpl<FST>::PruneActiveTokens(float delta) {
 }
 
 template <class FST>
+float LatticeFasterDecoderTpl<FST>::FinalRelativeCost() const {
+  if (decoding_finalized_) return final_relative_cost_;
+  // Kaldi's ComputeFinalCosts over the current frame's tokens (map_ holds them until
+  // FinalizeDecoding).
+  float best_cost = kInf, best_cost_with_final = kInf;
+  for (const Elem& e : map_.elems()) {
+    const float cost = e.val->tot_cost;
+    best_cost = std::min(best_cost, cost);
+    best_cost_with_final = std::min(best_cost_with_final, cost + fst_.Final(e.state).Value());
+  }
+  if (best_cost == kInf && best_cost_with_final == kInf) return kInf;
+  return best_cost_with_final - best_cost;
+}
+
+template <class FST>
 void LatticeFasterDecoderTpl<FST>::FinalizeDecoding() {
+  if (decoding_finalized_) return;
+  KQ_CHECK(!active_toks_.empty(), kInternal) << "FinalizeDecoding needs InitDecoding() first";
   const int32_t final_frame_plus_one = NumFramesDecoded();
   PruneForwardLinksFinal();
   for (int32_t f = final_frame_plus_one - 1; f >= 0; --f) {
@@ -430,10 +466,25 @@ void LatticeFasterDecoderTpl<FST>::TopSortTokens(Token* toks, std::vector<Token*
 }
 
 template <class FST>
-bool LatticeFasterDecoderTpl<FST>::GetRawLattice(RawLattice* lat) {
+bool LatticeFasterDecoderTpl<FST>::GetRawLattice(RawLattice* lat, bool use_final_probs) {
   lat->Clear();
+  KQ_CHECK(use_final_probs || !decoding_finalized_, kInternal)
+      << "GetRawLattice without final probabilities after FinalizeDecoding()";
   const int32_t num_frames = NumFramesDecoded();
   if (num_frames < 0) return false;
+  // The last frame's final costs: stored by FinalizeDecoding, else computed from the state of
+  // each current token (map_).
+  bool use_finals = false;
+  if (use_final_probs) {
+    if (decoding_finalized_) {
+      use_finals = has_final_costs_;
+    } else {
+      for (const Elem& e : map_.elems()) {
+        e.val->final_cost = fst_.Final(e.state).Value();
+        if (e.val->final_cost != kInf) use_finals = true;
+      }
+    }
+  }
   std::vector<Token*> order;
   std::vector<int32_t> frame_end;  // order index one past each frame's tokens
   for (int32_t f = 0; f <= num_frames; ++f) {
@@ -457,9 +508,93 @@ bool LatticeFasterDecoderTpl<FST>::GetRawLattice(RawLattice* lat) {
     }
     std::reverse(lat->arcs.begin() + first, lat->arcs.end());
     lat->arc_begin.push_back(static_cast<int32_t>(lat->arcs.size()));
-    if (f == num_frames) lat->final_cost[s] = has_final_costs_ ? tok->final_cost : 0.0f;
+    if (f == num_frames) lat->final_cost[s] = use_finals ? tok->final_cost : 0.0f;
   }
   return !order.empty();
+}
+
+template <class FST>
+auto LatticeFasterDecoderTpl<FST>::BestPathEnd(bool use_final_probs, float* final_cost) const
+    -> const Token* {
+  *final_cost = 0.0f;
+  if (NumFramesDecoded() < 0) return nullptr;
+  const Token* best = nullptr;
+  float best_cost = kInf;
+  if (!decoding_finalized_) {
+    // map_ pairs the current tokens with their states (for the final costs).
+    bool any_final = false;
+    if (use_final_probs) {
+      for (const Elem& e : map_.elems())
+        if (fst_.Final(e.state).Value() != kInf) any_final = true;
+    }
+    for (const Elem& e : map_.elems()) {
+      const float fc = any_final ? fst_.Final(e.state).Value() : 0.0f;
+      const float cost = e.val->tot_cost + fc;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = e.val;
+        *final_cost = fc;
+      }
+    }
+  } else {
+    const bool any_final = use_final_probs && has_final_costs_;
+    for (const Token* t = active_toks_.back().toks; t != nullptr; t = t->next) {
+      const float fc = any_final ? t->final_cost : 0.0f;
+      const float cost = t->tot_cost + fc;
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = t;
+        *final_cost = fc;
+      }
+    }
+  }
+  return best;
+}
+
+template <class FST>
+bool LatticeFasterDecoderTpl<FST>::GetBestPath(bool use_final_probs, BestPath* path) const {
+  *path = BestPath();
+  if (NumFramesDecoded() <= 0) return false;
+  float final_cost = 0.0f;
+  const Token* tok = BestPathEnd(use_final_probs, &final_cost);
+  if (tok == nullptr) return false;
+  // Backwards along the predecessors; the link from the predecessor to the token is the
+  // cheapest one between them (Kaldi's TraceBackBestPath). A chain longer than the tokens
+  // ever created would mean a broken predecessor: refuse rather than loop.
+  double graph = final_cost, acoustic = 0.0;
+  int32_t frame = NumFramesDecoded();
+  std::vector<std::pair<int32_t, int32_t>> words;  // (word, frames after its arc) backwards
+  for (int64_t steps = 0; tok->backpointer != nullptr; ++steps) {
+    KQ_CHECK(steps <= num_toks_created_, kInternal) << "best-path traceback does not end";
+    const Token* prev = tok->backpointer;
+    const ForwardLink* best_link = nullptr;
+    for (const ForwardLink* l = prev->links; l != nullptr; l = l->next) {
+      if (l->next_tok != tok) continue;
+      if (best_link == nullptr || l->graph_cost + l->acoustic_cost <
+                                      best_link->graph_cost + best_link->acoustic_cost)
+        best_link = l;
+    }
+    KQ_CHECK(best_link != nullptr, kInternal)
+        << "best-path traceback: no link from a token to its predecessor";
+    if (best_link->ilabel != 0) {
+      --frame;
+      KQ_CHECK(frame >= 0, kInternal) << "best-path traceback passes frame 0";
+      path->alignment.push_back(best_link->ilabel);
+      acoustic += best_link->acoustic_cost - cost_offsets_[frame];
+    }
+    graph += best_link->graph_cost;
+    if (best_link->olabel != 0) words.push_back({best_link->olabel, frame});
+    tok = prev;
+  }
+  KQ_CHECK(frame == 0, kInternal) << "best-path traceback ends at frame " << frame;
+  std::reverse(path->alignment.begin(), path->alignment.end());
+  for (auto it = words.rbegin(); it != words.rend(); ++it) {
+    path->words.push_back(it->first);
+    path->word_frames.push_back(it->second);
+  }
+  path->graph_cost = static_cast<float>(graph);
+  path->acoustic_cost = static_cast<float>(acoustic);
+  return true;
 }
 
 template class LatticeFasterDecoderTpl<fst::ConstFst<fst::StdArc>>;

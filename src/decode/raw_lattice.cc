@@ -61,15 +61,23 @@ bool RawLatticeBestPath(const RawLattice& lat, BestPath* path) {
   for (int32_t s = 0; s < n; ++s)
     for (int32_t a = lat.arc_begin[s]; a < lat.arc_begin[s + 1]; ++a) src_of_arc[a] = s;
   int32_t s = best;
+  // Walking backwards, word_frames first holds the frames from the word's arc to the end
+  // (the arc's own frame included).
   for (int32_t steps = 0; s != 0 && steps <= static_cast<int32_t>(lat.arcs.size()); ++steps) {
     const int32_t a = back_arc[s];
     const RawLattice::Arc& arc = lat.arcs[a];
     if (arc.ilabel != 0) path->alignment.push_back(arc.ilabel);
-    if (arc.olabel != 0) path->words.push_back(arc.olabel);
+    if (arc.olabel != 0) {
+      path->words.push_back(arc.olabel);
+      path->word_frames.push_back(static_cast<int32_t>(path->alignment.size()));
+    }
     s = src_of_arc[a];
   }
+  const int32_t num_frames = static_cast<int32_t>(path->alignment.size());
+  for (int32_t& f : path->word_frames) f = num_frames - f;
   std::reverse(path->alignment.begin(), path->alignment.end());
   std::reverse(path->words.begin(), path->words.end());
+  std::reverse(path->word_frames.begin(), path->word_frames.end());
   path->graph_cost = best_g;
   path->acoustic_cost = best_a;
   return true;

@@ -37,6 +37,10 @@ struct RawLattice {
 // Kaldi's GetBestPath + GetLinearSymbolSequence give it.
 struct BestPath {
   std::vector<int32_t> words;      // non-zero olabels in order
+  // word_frames[i]: the number of frames consumed before the arc that output words[i] (the
+  // arc's frame when it is emitting). Where a graph puts a word's label is not where the word
+  // starts; word times need a word alignment (online/word_alignment.h).
+  std::vector<int32_t> word_frames;
   std::vector<int32_t> alignment;  // non-zero ilabels (transition ids), one per frame
   float graph_cost = std::numeric_limits<float>::infinity();  // incl. final cost
   float acoustic_cost = std::numeric_limits<float>::infinity();

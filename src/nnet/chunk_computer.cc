@@ -53,6 +53,8 @@ ChunkComputer::ChunkComputer(const Graph& graph, std::vector<const LinearKernel*
   }
   values_.resize(n);
   values_u8_.resize(n);
+  prev_values_.resize(n);
+  prev_values_u8_.resize(n);
   scratch_.resize(n);
   scratch_u8_.resize(n);
   memos_.resize(n);
@@ -83,10 +85,12 @@ ConstRows ChunkComputer::ValueAsFloat(int32_t op) {
   return ConstRows{data, rows, cols, stride};
 }
 
-RowView ChunkComputer::Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out) {
+RowView ChunkComputer::Quantize(const RowView& in, int64_t first_row, int64_t rows, int32_t op,
+                                const U8Output& out) {
   const int64_t cols = graph_.ops[op].output_dim;
-  uint8_t* dst = Ensure(&values_u8_[op], rows * cols);
-  kernels::QuantizeRowsU8(in.data, rows, cols, in.stride, out.grid, 0, dst, cols);
+  uint8_t* dst = Ensure(&values_u8_[op], (first_row + rows) * cols);
+  kernels::QuantizeRowsU8(in.data + first_row * in.stride, rows, cols, in.stride, out.grid, 0,
+                          dst + first_row * cols, cols);
   RowView both = in;
   both.q = dst;
   both.qstride = cols;
@@ -94,11 +98,47 @@ RowView ChunkComputer::Quantize(const RowView& in, int64_t rows, int32_t op, con
   return both;
 }
 
+void ChunkComputer::CarryRows(int32_t i) {
+  const OpPlan& op_plan = plan_->ops[i];
+  const Op& op = graph_.ops[i];
+  const int64_t cols = op.output_dim;
+  const int64_t carried = op_plan.num_carried;
+  const int64_t total = static_cast<int64_t>(op_plan.times.size());
+  KQ_CHECK(num_sequences_ == 1, kInternal) << "carried rows need a single sequence";
+  KQ_CHECK(op.type == OpType::kInput || !(Traits(op.type).props & kView), kInternal)
+      << "view op '" << op.name << "' cannot carry rows";
+  KQ_CHECK(static_cast<int64_t>(op_plan.carry_rows.size()) == carried, kInternal)
+      << "op '" << op.name << "': " << op_plan.carry_rows.size() << " carry rows for " << carried
+      << " carried rows";
+  const RowView& prev = prev_views_[i];
+  KQ_CHECK(prev.has_float() || prev.has_u8(), kInternal)
+      << "op '" << op.name << "' carries rows but the previous chunk did not compute it";
+  for (int32_t r : op_plan.carry_rows)
+    KQ_CHECK(r >= 0 && r < prev_rows_[i], kInternal)
+        << "op '" << op.name << "': carry row " << r << " of " << prev_rows_[i];
+  // The previous chunk's rows stay where they are (the vectors swap storage); this chunk's
+  // buffer is the older one.
+  values_[i].swap(prev_values_[i]);
+  values_u8_[i].swap(prev_values_u8_[i]);
+  if (prev.has_float()) {
+    float* dst = Ensure(&values_[i], total * cols);
+    for (int64_t r = 0; r < carried; ++r)
+      std::memcpy(dst + r * cols, prev.data + op_plan.carry_rows[r] * prev.stride,
+                  sizeof(float) * cols);
+  }
+  if (prev.has_u8()) {
+    uint8_t* dst = Ensure(&values_u8_[i], total * cols);
+    for (int64_t r = 0; r < carried; ++r)
+      std::memcpy(dst + r * cols, prev.q + op_plan.carry_rows[r] * prev.qstride, cols);
+  }
+}
+
 void ChunkComputer::FillInput(int32_t i, const std::vector<InputRows>& inputs) {
   const ChunkPlan& plan = *plan_;
   const Op& op = graph_.ops[i];
   const std::vector<int32_t>& times = plan.ops[i].times;
   const int64_t per_seq = static_cast<int64_t>(times.size());
+  const int64_t carried = plan.ops[i].num_carried;
   const int32_t k = static_cast<int32_t>(
       std::find(plan.inputs.begin(), plan.inputs.end(), i) - plan.inputs.begin());
   KQ_CHECK(k < static_cast<int32_t>(plan.inputs.size()), kInternal)
@@ -107,11 +147,11 @@ void ChunkComputer::FillInput(int32_t i, const std::vector<InputRows>& inputs) {
            kInternal) << "rows for " << plan.inputs.size() << " inputs × " << num_sequences_
                       << " sequences expected, got " << inputs.size();
   float* dst = Ensure(&values_[i], num_sequences_ * per_seq * op.output_dim);
-  for (int32_t n = 0; n < num_sequences_; ++n) {
+  for (int32_t n = 0; n < num_sequences_ && carried < per_seq; ++n) {
     const InputRows& src = inputs[static_cast<size_t>(k) * num_sequences_ + n];
     KQ_CHECK(src.data != nullptr && src.rows > 0, kInvalidArgument)
         << "no rows for input '" << op.name << "'";
-    for (int64_t r = 0; r < per_seq; ++r) {
+    for (int64_t r = carried; r < per_seq; ++r) {
       int64_t row = static_cast<int64_t>(times[r]) - src.first_t;
       if (src.clamp) {
         row = std::clamp<int64_t>(row, 0, src.rows - 1);
@@ -137,13 +177,28 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
   options_ = options;
   const bool train = options.mode == ComputeMode::kTrain;
   std::vector<RowView>& views = views_;
+  // The previous chunk's rows, for plans that carry some of them over (looped evaluation).
+  prev_views_.swap(views_);
+  prev_rows_.swap(rows_);
   views.assign(graph_.ops.size(), RowView());
+  rows_.assign(graph_.ops.size(), 0);
+  prev_views_.resize(graph_.ops.size());
+  prev_rows_.resize(graph_.ops.size(), 0);
   input_views_.assign(graph_.ops.size(), RowView());
   for (int32_t i : plan.order) {
     const Op& op = graph_.ops[i];
     const OpPlan& op_plan = plan.ops[i];
     const OpTraits& traits = Traits(op.type);
-    const int64_t rows = num_sequences * static_cast<int64_t>(op_plan.times.size());
+    // Rows [0, carried) come from the previous chunk; rows [carried, carried + rows) are
+    // computed here.
+    const int64_t carried = op_plan.num_carried;
+    const int64_t rows = num_sequences * op_plan.NumComputed();
+    const int64_t total = carried + rows;
+    rows_[i] = total;
+    if (carried > 0) {
+      KQ_CHECK(!train, kInternal) << "carried rows in train mode";
+      CarryRows(i);
+    }
     if (op.type == OpType::kInput) {
       FillInput(i, inputs);
       continue;
@@ -176,7 +231,7 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
       views[i] = in.Shifted(0, traits.view_column ? traits.view_column(op) : 0);
       if (op.type == OpType::kOutput) continue;  // no observer for outputs
       if (op.type == OpType::kCopy && u8_out && !aliased && in.has_float() && !in.has_u8())
-        views[i] = Quantize(in, rows, i, *u8_out);
+        views[i] = Quantize(in, 0, rows, i, *u8_out);
     } else if (kernel && ((in.has_u8() && in_grid && in.grid == *in_grid) || kernel->OutputGrid())) {
       // The integer pipeline: u8 rows in and/or out (quant's int8 layers).
       const bool x_u8 = in.has_u8() && in_grid && in.grid == *in_grid;
@@ -184,26 +239,26 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
       int64_t ldx = x_u8 ? in.qstride : in.stride;
       if (!x_u8 && !in.has_float()) x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
       if (const U8Grid* out_grid = kernel->OutputGrid()) {
-        uint8_t* y = Ensure(&values_u8_[i], rows * op.output_dim);
-        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
+        uint8_t* y = Ensure(&values_u8_[i], total * op.output_dim);
+        kernel->ForwardQuantized(x, x_u8, rows, ldx, y + carried * op.output_dim, op.output_dim);
         views[i] = RowView::U8(y, op.output_dim, *out_grid);
       } else {
-        float* y = Ensure(&values_[i], rows * op.output_dim);
-        kernel->ForwardQuantized(x, x_u8, rows, ldx, y, op.output_dim);
+        float* y = Ensure(&values_[i], total * op.output_dim);
+        kernel->ForwardQuantized(x, x_u8, rows, ldx, y + carried * op.output_dim, op.output_dim);
         views[i] = RowView::Float(y, op.output_dim);
       }
     } else {
       int64_t ldx;
       const float* x = AsFloat(in, rows, op.input_dim, &dequant_, &ldx);
-      float* y = Ensure(&values_[i], rows * op.output_dim);
+      float* y = Ensure(&values_[i], total * op.output_dim);
       ForwardArgs args;
       args.op = &op;
       args.mode = options.mode;
       args.in = ConstRows{x, rows, op.input_dim, ldx};
-      args.out = Rows{y, rows, op.output_dim, op.output_dim};
+      args.out = Rows{y + carried * op.output_dim, rows, op.output_dim, op.output_dim};
       args.kernel = kernel;
       args.num_sequences = num_sequences;
-      args.times = op_plan.times.data();
+      args.times = op_plan.times.data() + carried;
       if (train) {
         args.memo = &memos_[i];
         args.seed = OpSeed(options.seed, i);
@@ -215,15 +270,16 @@ void ChunkComputer::Forward(const ChunkPlan& plan, int32_t num_sequences,
       }
       traits.forward(args);
       views[i] = RowView::Float(y, op.output_dim);
-      if (u8_out) views[i] = Quantize(views[i], rows, i, *u8_out);
+      if (u8_out) views[i] = Quantize(views[i], carried, rows, i, *u8_out);
     }
     if (observer_) {
-      // Observers see float values; u8 tensors are shown dequantized.
+      // Observers see float values of the computed rows; u8 tensors are shown dequantized.
       int64_t ldx, ldy;
       const float* x = AsFloat(in, rows, op.input_dim, &observe_in_, &ldx);
-      const float* y = AsFloat(views[i], rows, op.output_dim, &observe_out_, &ldy);
-      ActivationView vin{x, rows, op.input_dim, ldx, op_plan.times.data()};
-      ActivationView vout{y, rows, op.output_dim, ldy, op_plan.times.data()};
+      const float* y =
+          AsFloat(views[i].Shifted(carried, 0), rows, op.output_dim, &observe_out_, &ldy);
+      ActivationView vin{x, rows, op.input_dim, ldx, op_plan.times.data() + carried};
+      ActivationView vout{y, rows, op.output_dim, ldy, op_plan.times.data() + carried};
       observer_(op, vin, vout);
     }
   }
@@ -240,6 +296,8 @@ void ChunkComputer::Backward(const std::vector<ConstRows>& output_derivs, Gradie
       << output_derivs.size() << " output derivatives for " << plan.outputs.size() << " outputs";
   KQ_CHECK(!grads || grads->ops.size() == graph_.ops.size(), kInternal)
       << "gradients of another graph";
+  for (int32_t i : plan.order)
+    KQ_CHECK(plan.ops[i].num_carried == 0, kInternal) << "Backward through carried rows";
   // wants[i]: the derivative of op i's output is of use (it reaches a trainable op, or an input
   // op whose derivative was asked for).
   std::vector<char> wants(num_ops, 0), passes(num_ops, 0);

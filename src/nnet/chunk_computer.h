@@ -7,6 +7,10 @@
 // Row layout: op i holds num_sequences blocks of plan.ops[i].times.size() rows (n-major),
 // sequence n's block at rows [n·T_i, (n+1)·T_i).
 //
+// Looped plans (looped.h): an op's first OpPlan::num_carried rows are copied from its rows of
+// the previous Forward instead of computed (one sequence, test mode, never for view ops), so a
+// stream of chunks computes every row once.
+//
 // int8 inference (quant's integer pipeline): affine kernels with an InputGrid/OutputGrid take and
 // produce u8 rows, and ops listed in u8_outputs store their output as u8 too; everything else
 // is float. Backward needs float values everywhere (a training graph with float kernels).
@@ -103,7 +107,13 @@ class ChunkComputer {
   ConstRows Deriv(int32_t op) const;
 
  private:
-  RowView Quantize(const RowView& in, int64_t rows, int32_t op, const U8Output& out);
+  // Quantizes rows [first_row, first_row + rows) of `in` (op's float rows) into its u8 buffer;
+  // returns `in` with the u8 rows added.
+  RowView Quantize(const RowView& in, int64_t first_row, int64_t rows, int32_t op,
+                   const U8Output& out);
+  // Looped plans: makes op i's buffer start with its carried rows (copied from the previous
+  // chunk's rows, float and/or u8 as that chunk held them).
+  void CarryRows(int32_t i);
   const float* AsFloat(const RowView& view, int64_t rows, int64_t cols, std::vector<float>* buf,
                        int64_t* stride);
   void FillInput(int32_t op, const std::vector<InputRows>& rows);
@@ -121,6 +131,13 @@ class ChunkComputer {
   // Per op, reused across chunks (grown, never shrunk): output rows (float, or u8 for int8
   // kernels with an output grid), gathered input rows, the train-mode memo, derivatives.
   std::vector<RowView> views_;
+  std::vector<int64_t> rows_;  // rows of each op's buffer in the last Forward
+  // The Forward before the last, for plans that carry rows over (OpPlan::num_carried): its
+  // views, row counts and the buffers they point into.
+  std::vector<RowView> prev_views_;
+  std::vector<int64_t> prev_rows_;
+  std::vector<std::vector<float>> prev_values_;
+  std::vector<std::vector<uint8_t>> prev_values_u8_;
   std::vector<RowView> input_views_;
   std::vector<std::vector<float>> values_;
   std::vector<std::vector<uint8_t>> values_u8_;

@@ -25,7 +25,7 @@ KQ_MULTIVERSION void DequantizeRows(const RowView& v, int64_t rows, int64_t cols
 KQ_MULTIVERSION void Gather(const ChunkPlan& plan, int32_t op, int32_t num_sequences,
                             const std::vector<RowView>& views, float* dst, int64_t stride) {
   const OpPlan& op_plan = plan.ops[op];
-  const int64_t rows = RowsOf(plan, op);
+  const int64_t rows = op_plan.NumComputed();
   for (int32_t n = 0; n < num_sequences; ++n) {
     float* base = dst + n * rows * stride;
     for (const PartProgram& p : op_plan.parts) {
@@ -110,7 +110,7 @@ bool CanGatherU8(const OpPlan& plan, const std::vector<RowView>& views, const U8
 
 void GatherU8(const ChunkPlan& plan, int32_t op, int32_t num_sequences,
               const std::vector<RowView>& views, uint8_t* dst, int64_t stride) {
-  const int64_t rows = RowsOf(plan, op);
+  const int64_t rows = plan.ops[op].NumComputed();
   for (int32_t n = 0; n < num_sequences; ++n) {
     uint8_t* base = dst + n * rows * stride;
     for (const PartProgram& p : plan.ops[op].parts) {

@@ -60,7 +60,8 @@ struct U8Output {
 };
 
 // dst (num_sequences · rows(op) rows of op.input_dim, row stride `stride`) = the input rows of
-// `op`, assembled from views[source] (u8 sources are dequantized).
+// `op`, assembled from views[source] (u8 sources are dequantized). rows(op) counts the rows
+// the op computes (OpPlan::NumComputed(): all but carried ones).
 void Gather(const ChunkPlan& plan, int32_t op, int32_t num_sequences,
             const std::vector<RowView>& views, float* dst, int64_t stride);
 

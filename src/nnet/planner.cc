@@ -137,6 +137,93 @@ std::vector<std::set<int32_t>> NeededTimes(const Graph& g, Availability* avail,
   return needed;
 }
 
+// Fills plan->order and, for the computed rows of every op with times (rows num_carried ..),
+// the row programs and aliases; plan->ops[i].times (row order) and num_carried are given.
+void BuildPrograms(const Graph& g, Availability* avail, ChunkPlan* plan) {
+  plan->order.clear();
+  // Row index of (op, t): times are dense enough that a per-op offset table is simplest.
+  std::vector<int32_t> min_t(g.ops.size(), 0);
+  std::vector<std::vector<int32_t>> row_of(g.ops.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const std::vector<int32_t>& times = plan->ops[i].times;
+    if (times.empty()) continue;
+    const auto [lo, hi] = std::minmax_element(times.begin(), times.end());
+    min_t[i] = *lo;
+    row_of[i].assign(*hi - *lo + 1, -1);
+    for (size_t r = 0; r < times.size(); ++r) {
+      KQ_CHECK(row_of[i][times[r] - *lo] < 0, kInternal)
+          << "planner: time " << times[r] << " twice in op '" << g.ops[i].name << "'";
+      row_of[i][times[r] - *lo] = static_cast<int32_t>(r);
+    }
+    plan->order.push_back(static_cast<int32_t>(i));
+  }
+  auto row = [&](int32_t op, int32_t t) {
+    int32_t k = t - min_t[op];
+    KQ_CHECK(k >= 0 && k < static_cast<int32_t>(row_of[op].size()) && row_of[op][k] >= 0,
+             kInternal) << "planner: time " << t << " of op '" << g.ops[op].name
+                        << "' was not scheduled";
+    return row_of[op][k];
+  };
+
+  std::vector<Ref> refs;
+  for (int32_t i : plan->order) {
+    const Op& op = g.ops[i];
+    if (op.type == OpType::kInput) continue;
+    OpPlan& op_plan = plan->ops[i];
+    op_plan.parts.clear();
+    op_plan.alias_op = -1;
+    op_plan.alias_row = 0;
+    int32_t col = 0;
+    for (const DescExpr& p : op.input.parts) {
+      PartProgram prog;
+      prog.col_offset = col;
+      prog.dim = ExprDim(g, p);
+      col += prog.dim;
+      bool simple = true;
+      int32_t src_op = -1;
+      prog.row_begin.push_back(0);
+      for (size_t r = static_cast<size_t>(op_plan.num_carried); r < op_plan.times.size(); ++r) {
+        const int32_t t = op_plan.times[r];
+        refs.clear();
+        float constant = 0;
+        avail->Collect(p, t, 1.0f, &refs, &constant);
+        for (const Ref& ref : refs) prog.terms.push_back({ref.op, row(ref.op, ref.t), ref.coef});
+        prog.row_begin.push_back(static_cast<int32_t>(prog.terms.size()));
+        prog.constants.push_back(constant);
+        if (refs.size() != 1 || refs[0].coef != 1.0f || constant != 0.0f ||
+            (src_op >= 0 && refs[0].op != src_op)) {
+          simple = false;
+        } else {
+          src_op = refs[0].op;
+        }
+      }
+      if (simple && src_op >= 0) {
+        prog.src_op = src_op;
+        for (const PartProgram::Term& term : prog.terms) prog.src_rows.push_back(term.src_row);
+        prog.terms.clear();
+        prog.row_begin.clear();
+        prog.constants.clear();
+      }
+      op_plan.parts.push_back(std::move(prog));
+    }
+    // A single part that copies consecutive rows of one op needs no gather at all.
+    if (op_plan.parts.size() == 1 && op_plan.parts[0].src_op >= 0) {
+      const std::vector<int32_t>& rows = op_plan.parts[0].src_rows;
+      bool consecutive = !rows.empty();
+      for (size_t r = 1; r < rows.size() && consecutive; ++r)
+        consecutive = rows[r] == rows[0] + static_cast<int32_t>(r);
+      if (consecutive) {
+        op_plan.alias_op = op_plan.parts[0].src_op;
+        op_plan.alias_row = rows[0];
+      }
+    }
+  }
+}
+
+// Every input op supplies every time within this range (an unbounded stream, for looped
+// plans).
+constexpr int32_t kUnboundedTime = 1 << 28;
+
 }  // namespace
 
 void BuildChunkPlan(const Graph& g, const PlanRequest& request, ChunkPlan* plan) {
@@ -174,77 +261,9 @@ void BuildChunkPlan(const Graph& g, const PlanRequest& request, ChunkPlan* plan)
   std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, request.outputs);
 
   plan->ops.assign(g.ops.size(), OpPlan());
-  plan->order.clear();
-  // Row index of (op, t): times are dense enough that a per-op offset table is simplest.
-  std::vector<int32_t> min_t(g.ops.size(), 0);
-  std::vector<std::vector<int32_t>> row_of(g.ops.size());
-  for (size_t i = 0; i < g.ops.size(); ++i) {
-    if (needed[i].empty()) continue;
-    OpPlan& op_plan = plan->ops[i];
-    op_plan.times.assign(needed[i].begin(), needed[i].end());
-    min_t[i] = op_plan.times.front();
-    row_of[i].assign(op_plan.times.back() - min_t[i] + 1, -1);
-    for (size_t r = 0; r < op_plan.times.size(); ++r)
-      row_of[i][op_plan.times[r] - min_t[i]] = static_cast<int32_t>(r);
-    plan->order.push_back(static_cast<int32_t>(i));
-  }
-  auto row = [&](int32_t op, int32_t t) {
-    int32_t k = t - min_t[op];
-    KQ_CHECK(k >= 0 && k < static_cast<int32_t>(row_of[op].size()) && row_of[op][k] >= 0,
-             kInternal) << "planner: time " << t << " of op '" << g.ops[op].name
-                        << "' was not scheduled";
-    return row_of[op][k];
-  };
-
-  std::vector<Ref> refs;
-  for (int32_t i : plan->order) {
-    const Op& op = g.ops[i];
-    if (op.type == OpType::kInput) continue;
-    OpPlan& op_plan = plan->ops[i];
-    int32_t col = 0;
-    for (const DescExpr& p : op.input.parts) {
-      PartProgram prog;
-      prog.col_offset = col;
-      prog.dim = ExprDim(g, p);
-      col += prog.dim;
-      bool simple = true;
-      int32_t src_op = -1;
-      prog.row_begin.push_back(0);
-      for (int32_t t : op_plan.times) {
-        refs.clear();
-        float constant = 0;
-        avail.Collect(p, t, 1.0f, &refs, &constant);
-        for (const Ref& r : refs) prog.terms.push_back({r.op, row(r.op, r.t), r.coef});
-        prog.row_begin.push_back(static_cast<int32_t>(prog.terms.size()));
-        prog.constants.push_back(constant);
-        if (refs.size() != 1 || refs[0].coef != 1.0f || constant != 0.0f ||
-            (src_op >= 0 && refs[0].op != src_op)) {
-          simple = false;
-        } else {
-          src_op = refs[0].op;
-        }
-      }
-      if (simple && src_op >= 0) {
-        prog.src_op = src_op;
-        for (const PartProgram::Term& term : prog.terms) prog.src_rows.push_back(term.src_row);
-        prog.terms.clear();
-        prog.row_begin.clear();
-        prog.constants.clear();
-      }
-      op_plan.parts.push_back(std::move(prog));
-    }
-    // A single part that copies consecutive rows of one op needs no gather at all.
-    if (op_plan.parts.size() == 1 && op_plan.parts[0].src_op >= 0) {
-      const std::vector<int32_t>& rows = op_plan.parts[0].src_rows;
-      bool consecutive = true;
-      for (size_t r = 1; r < rows.size() && consecutive; ++r)
-        consecutive = rows[r] == rows[0] + static_cast<int32_t>(r);
-      if (consecutive) {
-        op_plan.alias_op = op_plan.parts[0].src_op;
-        op_plan.alias_row = rows[0];
-      }
-    }
-  }
+  for (size_t i = 0; i < g.ops.size(); ++i)
+    plan->ops[i].times.assign(needed[i].begin(), needed[i].end());
+  BuildPrograms(g, &avail, plan);
 }
 
 void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling,
@@ -260,6 +279,31 @@ void BuildChunkPlan(const Graph& g, int32_t num_output_rows, int32_t subsampling
   for (int32_t i = 0; i < num_output_rows; ++i) out.times.push_back(i * subsampling);
   request.outputs.push_back(std::move(out));
   BuildChunkPlan(g, request, plan);
+}
+
+std::vector<std::vector<int32_t>> NeededTimesUnbounded(
+    const Graph& g, const std::vector<PlanRequest::Output>& outputs) {
+  std::vector<std::pair<int32_t, int32_t>> ranges(g.ops.size(), {1, 0});
+  for (size_t i = 0; i < g.ops.size(); ++i)
+    if (g.ops[i].type == OpType::kInput) ranges[i] = {-kUnboundedTime, kUnboundedTime};
+  for (const PlanRequest::Output& o : outputs) {
+    KQ_CHECK(o.op >= 0 && o.op < static_cast<int32_t>(g.ops.size()) && !o.times.empty(),
+             kInternal) << "plan request: bad output op " << o.op;
+  }
+  Availability avail(g, ranges, false);
+  std::vector<std::set<int32_t>> needed = NeededTimes(g, &avail, outputs);
+  std::vector<std::vector<int32_t>> out(g.ops.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) out[i].assign(needed[i].begin(), needed[i].end());
+  return out;
+}
+
+void CompleteLaidOutPlan(const Graph& g, ChunkPlan* plan) {
+  KQ_CHECK(plan->ops.size() == g.ops.size(), kInternal) << "plan of another graph";
+  std::vector<std::pair<int32_t, int32_t>> ranges(g.ops.size(), {1, 0});
+  for (size_t i = 0; i < g.ops.size(); ++i)
+    if (g.ops[i].type == OpType::kInput) ranges[i] = {-kUnboundedTime, kUnboundedTime};
+  Availability avail(g, ranges, false);
+  BuildPrograms(g, &avail, plan);
 }
 
 void ComputeContext(const Graph& g, int32_t* left_context, int32_t* right_context) {

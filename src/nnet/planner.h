@@ -34,12 +34,23 @@ struct PartProgram {
 };
 
 struct OpPlan {
-  std::vector<int32_t> times;  // sorted, unique; empty = the op is not computed in this chunk
+  // The times of the op's rows, in row order: sorted and unique; empty = the op is not computed
+  // in this chunk. In a looped plan (below) the carried rows come first and the computed rows
+  // after them, each group sorted.
+  std::vector<int32_t> times;
+  // The programs of the computed rows (row r of a program is row num_carried + r of the op).
   std::vector<PartProgram> parts;
   // When >= 0 the op's input is rows [alias_row, alias_row + times.size()) of op alias_op
   // unchanged, so no gather is needed.
   int32_t alias_op = -1;
   int32_t alias_row = 0;
+  // Looped evaluation (looped.h; one sequence): the first num_carried rows are not computed but
+  // copied from rows carry_rows[0 .. num_carried) of this op's rows in the previous chunk
+  // (computed with the plan this one follows). 0 in ordinary plans.
+  int32_t num_carried = 0;
+  std::vector<int32_t> carry_rows;
+
+  int64_t NumComputed() const { return static_cast<int64_t>(times.size()) - num_carried; }
 };
 
 // What a chunk computes: every input op with the times it can supply, every requested output
@@ -74,6 +85,19 @@ void BuildChunkPlan(const Graph& graph, const PlanRequest& request, ChunkPlan* p
 // "input" rows available at times [first_input, last_input] and "ivector" at time 0.
 void BuildChunkPlan(const Graph& graph, int32_t num_output_rows, int32_t subsampling,
                     int32_t first_input, int32_t last_input, ChunkPlan* plan);
+
+// The times each op is needed at for the requested outputs, when every input op can supply
+// every time (an unbounded, edge-padded stream: what looped evaluation sees); sorted. Throws
+// kaldiq::Error (kInternal) for a malformed request.
+std::vector<std::vector<int32_t>> NeededTimesUnbounded(
+    const Graph& graph, const std::vector<PlanRequest::Output>& outputs);
+
+// Completes a plan whose rows are laid out already: plan->ops[i].times (row order) and
+// num_carried for every op (ops with no times are not computed), plan->inputs and
+// plan->outputs. Builds the row programs of the computed rows (reading any row of the sources,
+// carried or computed; inputs supply every time), the aliases and plan->order. Throws
+// kaldiq::Error (kInternal) when a computed row reads a time its source does not hold.
+void CompleteLaidOutPlan(const Graph& graph, ChunkPlan* plan);
 
 // Kaldi's ComputeSimpleNnetContext for shift-invariant graphs: how many input frames left and
 // right of an output frame the output depends on (optional IfDefined inputs excluded).

@@ -27,6 +27,8 @@ const Command* Commands(int* count) {
       {"export", RunExport, "write a Kaldi final.mdl from an int8 model (--dequantized)"},
       {"decode", RunDecode, "decode log-likelihoods into lattices (like latgen-faster-mapped)"},
       {"recognize", RunRecognize, "features -> network -> lattices (like nnet3-latgen-faster)"},
+      {"online2-wav-nnet3-latgen-faster", RunOnline2WavNnet3LatgenFaster,
+       "WAVs -> streaming features, looped network, decoder -> lattices (like Kaldi's)"},
       {"wer", RunWer, "word error rate (like compute-wer)"},
       {"score", RunScore, "LM-weight x penalty sweep over lattices (like score_kaldi.sh)"},
       {"lattice-best-path", RunLatticeBestPath, "1-best from lattices (like lattice-best-path)"},

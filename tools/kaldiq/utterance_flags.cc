@@ -131,7 +131,6 @@ int64_t ForEachUtterance(
   int64_t ok = 0, failed = 0;
   for (; !reader.Done() && (max_utts <= 0 || ok < max_utts); reader.Next()) {
     const std::string key = reader.Key();
-    std::string error;
     try {
       UtteranceInput input;
       input.feats = reader.Value();
