@@ -21,6 +21,7 @@ int RunApplyCmvn(int argc, char** argv);
 int RunApplyCmvnOnline(int argc, char** argv);
 int RunIvectorExtractOnline2(int argc, char** argv);
 int RunOnline2WavNnet3LatgenFaster(int argc, char** argv);
+int RunStream(int argc, char** argv);
 int RunCalibrate(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
 int RunExport(int argc, char** argv);

@@ -29,6 +29,7 @@ const Command* Commands(int* count) {
       {"recognize", RunRecognize, "features -> network -> lattices (like nnet3-latgen-faster)"},
       {"online2-wav-nnet3-latgen-faster", RunOnline2WavNnet3LatgenFaster,
        "WAVs -> streaming features, looped network, decoder -> lattices (like Kaldi's)"},
+      {"stream", RunStream, "streaming recognition of a WAV: partial and final results (--json)"},
       {"wer", RunWer, "word error rate (like compute-wer)"},
       {"score", RunScore, "LM-weight x penalty sweep over lattices (like score_kaldi.sh)"},
       {"lattice-best-path", RunLatticeBestPath, "1-best from lattices (like lattice-best-path)"},
