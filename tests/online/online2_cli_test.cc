@@ -30,9 +30,11 @@ bool Have() {
          stat((kSeed + "/graph-pruned/HCLG.fst").c_str(), &st) == 0;
 }
 
-// Decodes one file as utterance "u"; returns the exit status, *log = stderr.
+// Decodes one file as utterance "u"; returns the exit status, *log = stderr. Each test has its
+// own directory: ctest runs the tests of this file in parallel processes.
 int Decode(const std::string& wav, std::string* log) {
-  const std::string dir = ::testing::TempDir() + "/kq_online2_cli";
+  const std::string dir = ::testing::TempDir() + "/kq_online2_cli_" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::system(("mkdir -p " + dir).c_str());
   std::ofstream(dir + "/wav.scp") << "u " << wav << "\n";
   std::ofstream(dir + "/spk2utt") << "s u\n";

@@ -48,7 +48,8 @@ RecognizerConfig Config() {
   c.graph = kSeed + "/graph-pruned/HCLG.fst";
   c.words = kSeed + "/graph-pruned/words.txt";
   // online.conf with absolute paths (Kaldi opens them relative to the working directory).
-  c.online_config = ::testing::TempDir() + "/kq_recognizer_online.conf";
+  c.online_config = ::testing::TempDir() + "/kq_recognizer_online_" +
+                    ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".conf";
   std::ofstream(c.online_config) << "--feature-type=mfcc\n--mfcc-config=" << kAudio
                                  << "/conf/mfcc_hires.conf\n--cmvn-config=" << kAudio
                                  << "/conf/online_cmvn.conf\n--global-cmvn-stats=" << kAudio

@@ -28,7 +28,8 @@ bool Have() {
 }
 
 int Stream(const std::string& args, std::string* out) {
-  const std::string path = ::testing::TempDir() + "/kq_stream_out.txt";
+  const std::string path = ::testing::TempDir() + "/kq_stream_out_" +
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".txt";
   const std::string cmd = "cd " + kAudio + " && " + kKaldiq + " stream --model=" + kSeed +
                           "/final.mdl --graph=" + kSeed + "/graph-pruned/HCLG.fst --words=" +
                           kSeed + "/graph-pruned/words.txt --online-config=conf/online.conf " +
