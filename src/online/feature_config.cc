@@ -88,10 +88,16 @@ void RegisterFbankOptions(kaldi::OptionTable* t, feat::FbankOptions* o) {
   t->Register("use-power", &o->use_power, "If true, use power, else use magnitude.");
 }
 
-feat::MfccOptions ReadMfccConfig(const std::string& path) {
-  feat::MfccOptions o;
+namespace {
+
+// Options of a Kaldi config file read into a default-constructed Options through Register, then
+// validated; errors name the file.
+template <class Options>
+Options ReadValidatedConfig(const std::string& path,
+                            void (*register_options)(kaldi::OptionTable*, Options*)) {
+  Options o;
   kaldi::OptionTable t;
-  RegisterMfccOptions(&t, &o);
+  register_options(&t, &o);
   t.ReadConfigFile(path);
   try {
     o.Validate();
@@ -101,17 +107,14 @@ feat::MfccOptions ReadMfccConfig(const std::string& path) {
   return o;
 }
 
+}  // namespace
+
+feat::MfccOptions ReadMfccConfig(const std::string& path) {
+  return ReadValidatedConfig<feat::MfccOptions>(path, RegisterMfccOptions);
+}
+
 feat::FbankOptions ReadFbankConfig(const std::string& path) {
-  feat::FbankOptions o;
-  kaldi::OptionTable t;
-  RegisterFbankOptions(&t, &o);
-  t.ReadConfigFile(path);
-  try {
-    o.Validate();
-  } catch (const Error& e) {
-    throw e.WithContext(path);
-  }
-  return o;
+  return ReadValidatedConfig<feat::FbankOptions>(path, RegisterFbankOptions);
 }
 
 }  // namespace kaldiq::online
