@@ -365,7 +365,7 @@ void ChunkComputer::Backward(const std::vector<ConstRows>& output_derivs, Gradie
       KQ_CHECK(in.has_float(), kUnsupported) << "backward of '" << op.name << "' needs float input rows";
       args.in = ConstRows{in.data, rows, op.input_dim, in.stride};
     }
-    if (traits.props & kBackwardNeedsOutput) {
+    if (BackwardNeedsOutput(op)) {
       KQ_CHECK(out.has_float(), kUnsupported) << "backward of '" << op.name << "' needs float output rows";
       args.out = ConstRows{out.data, rows, op.output_dim, out.stride};
     }
@@ -374,6 +374,7 @@ void ChunkComputer::Backward(const std::vector<ConstRows>& output_derivs, Gradie
     args.num_sequences = N;
     args.times = op_plan.times.data();
     args.memo = &memos_[i];
+    args.kernel = op.type == OpType::kAffine ? kernels_[i] : nullptr;
     args.grads = own_grads ? &grads->ops[i] : nullptr;
     traits.backward(args);
     if (passes[i] && !aliased) {

@@ -10,6 +10,8 @@
 
 #include "kernels/qgrid.h"
 #include "nnet/graph.h"
+#include "nnet/op_traits.h"
+#include "nnet/params.h"
 
 namespace kaldiq::nnet {
 
@@ -40,6 +42,18 @@ class LinearKernel {
   // float-only case (x_is_u8 must be false) by calling Forward().
   virtual void ForwardQuantized(const void* x, bool x_is_u8, int64_t rows, int64_t ldx, void* y,
                                 int64_t ldy) const;
+
+  // Training through a kernel whose Forward is not x·Wᵀ + b on the op's fp32 weights (fake
+  // quantization: the derivatives follow its straight-through rules). x: the forward input;
+  // dy: ∂objective/∂(affine output), already masked by a fused ReLU. ADDS ∂/∂x to *dx when dx
+  // is non-null and, when grads is non-null, ∂/∂weight and ∂/∂bias to it (Op::weight layout).
+  // Returns false (and adds nothing) when Forward is the plain affine map of Op::weight, so the
+  // op's own backward (ops/affine.cc) applies: the default. Callable concurrently.
+  virtual bool AddDerivatives(const ConstRows& x, const ConstRows& dy, const Rows* dx,
+                              OpGradients* grads) const {
+    (void)x, (void)dy, (void)dx, (void)grads;
+    return false;
+  }
 };
 
 // fp32 kernel on the fast GEMM (kernels/gemm_f32.h), weights pre-packed at construction.

@@ -30,7 +30,7 @@ std::vector<const LinearKernel*> Raw(const std::vector<std::shared_ptr<const Lin
 
 MinibatchComputer::MinibatchComputer(const Graph& graph, const KernelFactory& factory)
     : graph_(graph), kernels_(MakeKernels(graph, factory)), chunks_(graph, Raw(kernels_)) {
-  ValidateGraph(graph);
+  ValidateGraph(graph, /*weights_optional=*/factory != nullptr);
 }
 
 MinibatchComputer::~MinibatchComputer() = default;

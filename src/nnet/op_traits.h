@@ -88,6 +88,7 @@ struct BackwardArgs {
   int32_t num_sequences = 1;
   const int32_t* times = nullptr;
   const OpMemo* memo = nullptr;
+  const LinearKernel* kernel = nullptr;  // kAffine: the kernel its Forward ran
   // kUpdatable and Op::trainable: ∂objective/∂weight and ∂objective/∂bias are ADDED here;
   // null = no parameter gradient wanted.
   OpGradients* grads = nullptr;
@@ -112,5 +113,11 @@ struct OpTraits {
 const OpTraits& Traits(OpType type);
 
 inline bool HasProperty(const Op& op, OpProperty p) { return (Traits(op.type).props & p) != 0; }
+
+// Whether the backward of this op reads its forward output: the type's kBackwardNeedsOutput,
+// or an affine op with a fused ReLU (its derivative is masked where the output is 0).
+inline bool BackwardNeedsOutput(const Op& op) {
+  return HasProperty(op, kBackwardNeedsOutput) || (op.type == OpType::kAffine && op.relu_after);
+}
 
 }  // namespace kaldiq::nnet

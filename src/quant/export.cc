@@ -211,17 +211,23 @@ class Exporter {
 
 }  // namespace
 
-kaldi::KaldiModel ExportDequantized(const Int8Model& model) {
-  nnet::Graph g = DequantizedGraph(model);
+kaldi::KaldiModel ExportGraph(const nnet::Graph& graph, bool has_transition_model,
+                              const kaldi::TransitionModel& trans_model,
+                              const std::vector<float>& priors) {
   kaldi::KaldiModel km;
-  km.nnet = Exporter(g).Run();
-  km.has_transition_model = model.has_transition_model;
-  km.trans_model = model.trans_model;
-  km.priors = model.priors;
-  nnet::ExecutableNet net = nnet::Prepare(g);
+  km.nnet = Exporter(graph).Run();
+  km.has_transition_model = has_transition_model;
+  km.trans_model = trans_model;
+  km.priors = priors;
+  nnet::ExecutableNet net = nnet::Prepare(graph);
   km.left_context = net.left_context;
   km.right_context = net.right_context;
   return km;
+}
+
+kaldi::KaldiModel ExportDequantized(const Int8Model& model) {
+  return ExportGraph(DequantizedGraph(model), model.has_transition_model, model.trans_model,
+                     model.priors);
 }
 
 }  // namespace kaldiq::quant

@@ -17,4 +17,11 @@ namespace kaldiq::quant {
 
 kaldi::KaldiModel ExportDequantized(const Int8Model& model);
 
+// The Kaldi model computing `graph` (a lowered, folded graph whose affine ops all hold fp32
+// weights; the rebuilding rules above), with the given transition model and priors: what
+// ExportDequantized writes for the dequantized graph, and QAT's fp32 model for its trained one.
+kaldi::KaldiModel ExportGraph(const nnet::Graph& graph, bool has_transition_model,
+                              const kaldi::TransitionModel& trans_model,
+                              const std::vector<float>& priors);
+
 }  // namespace kaldiq::quant

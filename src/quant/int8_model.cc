@@ -204,24 +204,31 @@ std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model) {
   return grids;
 }
 
+nnet::KernelFactory Int8LayerKernels(const Int8Model& model, const std::string& int8_backend,
+                                     std::vector<std::optional<QParams>> grids) {
+  std::vector<int32_t> layer_of = LayerOfOp(model);
+  grids.resize(model.graph.ops.size());
+  return [&model, int8_backend, layer_of = std::move(layer_of), grids = std::move(grids)](
+             int32_t index, const Op&) -> std::shared_ptr<const nnet::LinearKernel> {
+    const int32_t l = layer_of.at(static_cast<size_t>(index));
+    if (l < 0) return nullptr;
+    try {
+      return MakeInt8LinearKernel(model.layers[l], int8_backend,
+                                  grids[index] ? &*grids[index] : nullptr);
+    } catch (const Error& e) {
+      throw e.WithContext("layer '" + model.layers[l].name + "'");
+    }
+  };
+}
+
 nnet::ExecutableNet MakeInt8Executable(const Int8Model& model,
                                        const kernels::KernelSelection& kernels,
                                        bool integer_pipeline) {
   const std::vector<int32_t> layer_of = LayerOfOp(model);
   std::vector<std::optional<QParams>> grids(model.graph.ops.size());
   if (integer_pipeline) grids = OutputGrids(model);
-  nnet::ExecutableNet net = nnet::Prepare(
-      model.graph, kernels,
-      [&](int32_t index, const Op&) -> std::shared_ptr<const nnet::LinearKernel> {
-        int32_t l = layer_of[index];
-        if (l < 0) return nullptr;
-        try {
-          return MakeInt8LinearKernel(model.layers[l], kernels.int8,
-                                      grids[index] ? &*grids[index] : nullptr);
-        } catch (const Error& e) {
-          throw e.WithContext("layer '" + model.layers[l].name + "'");
-        }
-      });
+  nnet::ExecutableNet net =
+      nnet::Prepare(model.graph, kernels, Int8LayerKernels(model, kernels.int8, grids));
   net.u8_outputs.resize(model.graph.ops.size());
   for (size_t i = 0; i < grids.size(); ++i) {
     if (layer_of[i] >= 0 || !grids[i]) continue;

@@ -72,6 +72,13 @@ int64_t FileSize(const std::string& path);
 //    layers' grid by the executor; the float consumers then read the dequantized values.
 std::vector<std::optional<QParams>> OutputGrids(const Int8Model& model);
 
+// The kernels of model's int8 layers for nnet::Prepare or nnet::MinibatchComputer (`model`
+// must outlive the factory): float rows in, float rows out unless grids[op] (sized like
+// model.graph.ops, or empty) names the u8 grid the layer writes; null for the float ops.
+// int8_backend: a kernels/gemm_s8.h backend or "auto".
+nnet::KernelFactory Int8LayerKernels(const Int8Model& model, const std::string& int8_backend,
+                                     std::vector<std::optional<QParams>> grids = {});
+
 // A runnable network: int8 kernels for the int8 layers, fp32 for the rest. integer_pipeline:
 // layers pass u8 tensors to each other where OutputGrids() allows (the default); false keeps
 // float between layers (each layer quantizes its input and dequantizes its output), for

@@ -273,6 +273,7 @@ Graph ReadGraph(Reader* r) {
   // Everything that walks the graph (OutputGrids, the planner, the executor) relies on its
   // invariants -- descriptors name only earlier ops, dimensions and shapes agree -- so a graph
   // section that breaks them is refused here, whether the checksum matches or not.
+  g.UpdateIndex();
   try {
     nnet::ValidateGraph(g, /*weights_optional=*/true);
   } catch (const Error& e) {

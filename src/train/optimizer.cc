@@ -28,6 +28,7 @@ SgdOptimizer::SgdOptimizer(const nnet::Graph& graph, const kaldi::Nnet& nnet,
       comp.component_index = c;
       comp.name = nnet.components[c].name;
       comp.training = nnet::TrainingOf(nnet.components[c]);
+      if (!options.orthonormal_constraints) comp.training.orthonormal_constraint = 0.0f;
       components_.push_back(comp);
     }
     components_[it->second].params.push_back(i);

@@ -32,6 +32,9 @@ struct SgdOptions {
   float momentum = 0.0f;              // --momentum, in [0, 1)
   float max_param_change = 2.0f;      // --max-param-change (0 = no global limit)
   float l2_regularize_factor = 1.0f;  // --l2-regularize-factor (train.py: 1 / num_jobs)
+  // Apply the components' orthonormal constraints. QAT turns them off: it trains the folded,
+  // equalised weights, which are the constrained matrix times per-channel scales.
+  bool orthonormal_constraints = true;
 };
 
 struct UpdateStats {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "nnet/write_back.h"
 #include "train/chain/compute_prob.h"
 #include "train/chain/minibatch_network.h"
+#include "train/qat.h"
 #include "util/error.h"
 #include "util/kaldi_rand.h"
 
@@ -52,11 +54,9 @@ struct ProbResult {
 // mode every sequence is independent, so "1:16" gives the same per-frame figures up to
 // summation order (fixture: every printed digit on the valid egs, the total's 6th significant
 // digit one unit off on the train diagnostic egs) at 40% of the memory.
-ProbResult ComputeProb(const kaldi::Nnet& nnet, const std::string& model_name,
-                       const chain::DenGraph& den_graph, const TrainerOptions& opts,
-                       const std::string& rspecifier) {
-  chain::MinibatchChainNetwork network(nnet, model_name);
-  chain::ChainComputeProb prob(opts.chain, den_graph, &network, opts.num_threads);
+ProbResult ComputeProb(chain::ChainNetwork* network, const chain::DenGraph& den_graph,
+                       const TrainerOptions& opts, const std::string& rspecifier) {
+  chain::ChainComputeProb prob(opts.chain, den_graph, network, opts.num_threads);
   int64_t minibatch = 0;
   auto compute = [&](const std::vector<const kaldi::NnetChainExample*>& egs,
                      const std::vector<std::string>& keys) {
@@ -179,13 +179,18 @@ int32_t NewestCheckpoint(const std::string& dir) {
 TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::DenGraph& den_graph,
                                 const std::string& egs_rspecifier, const std::string& model_name,
                                 kaldi::KaldiModel* model,
-                                const std::function<void(const std::string&)>& log) {
+                                const std::function<void(const std::string&)>& log, Qat* qat) {
   KQ_CHECK(options.num_epochs >= 1, kInvalidArgument) << "--num-epochs must be >= 1";
   KQ_CHECK(!options.frame_shifts.empty(), kInvalidArgument) << "--frame-shifts is empty";
   KQ_CHECK(options.learning_rate >= 0.0f && options.final_learning_rate >= 0.0f,
            kInvalidArgument) << "learning rates must be >= 0";
   KQ_CHECK(options.final_learning_rate == 0.0f || options.learning_rate > 0.0f,
            kInvalidArgument) << "--final-learning-rate needs --learning-rate";
+  KQ_CHECK(qat == nullptr || (options.checkpoint_dir.empty() && !options.resume), kUnsupported)
+      << "--qat does not write checkpoints (--checkpoint-dir, --resume): its model is the int8 "
+         "lowering of the input model, which a Kaldi checkpoint cannot hold";
+  KQ_CHECK(qat == nullptr || options.trainer.chain.xent_regularize == 0.0f, kInternal)
+      << "QAT has no xent branch";
   const kaldi::MinibatchSizeRules rules(options.minibatch_size);
   TrainRunResult result;
   result.initial_valid_objf = result.initial_valid_l2 = kNaN;
@@ -225,6 +230,17 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
   if (!options.log_dir.empty()) std::filesystem::create_directories(options.log_dir);
   if (!options.checkpoint_dir.empty()) std::filesystem::create_directories(options.checkpoint_dir);
 
+  std::unique_ptr<ChainTrainer> trainer_ptr;
+  if (qat) {
+    trainer_ptr = std::make_unique<ChainTrainer>(
+        model->nnet,
+        TrainingNetwork{qat->MakeGraph(model->nnet, model_name), qat->Kernels(),
+                        [qat] { qat->Refresh(); }},
+        den_graph, options.trainer, model_name);
+  } else {
+    trainer_ptr = std::make_unique<ChainTrainer>(model->nnet, den_graph, options.trainer, model_name);
+  }
+  ChainTrainer& trainer = *trainer_ptr;
   auto diagnostics = [&](int32_t n, double* valid_objf, double* valid_l2, double* train_objf,
                          double* train_l2) {
     const std::pair<const char*, const std::string*> sets[] = {
@@ -233,7 +249,14 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
       if (spec->empty()) continue;
       ProbResult r;
       try {
-        r = ComputeProb(model->nnet, model_name, den_graph, options.trainer, *spec);
+        if (qat) {
+          qat->Refresh();
+          chain::MinibatchChainNetwork network(trainer.graph(), qat->Kernels());
+          r = ComputeProb(&network, den_graph, options.trainer, *spec);
+        } else {
+          chain::MinibatchChainNetwork network(model->nnet, model_name);
+          r = ComputeProb(&network, den_graph, options.trainer, *spec);
+        }
       } catch (const Error& e) {
         throw e.WithContext(std::string("compute_prob_") + name + "." + std::to_string(n));
       }
@@ -258,7 +281,6 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
     diagnostics(start_epoch, &result.initial_valid_objf, &result.initial_valid_l2, &to, &tl);
   }
 
-  ChainTrainer trainer(model->nnet, den_graph, options.trainer, model_name);
   if (!resume_delta.empty()) trainer.optimizer().SetDelta(std::move(resume_delta));
   const double total_egs = static_cast<double>(egs.size()) * options.num_epochs;
 
@@ -368,7 +390,7 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
         log(o3.str());
       }
     }
-    trainer.WriteBack(&model->nnet);
+    if (!qat) trainer.WriteBack(&model->nnet);
     if (e + 1 == options.num_epochs && lr_i > 0.0f) {
       // The last iteration's model carries the final learning rate, as train.py's does.
       for (kaldi::Component& c : model->nnet.components) {
@@ -388,6 +410,7 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
     diagnostics(e + 1, &sum.valid_objf, &sum.valid_l2, &sum.train_objf, &sum.train_l2);
     result.epochs.push_back(sum);
   }
+  if (qat) result.qat_graph = trainer.graph();
   return result;
 }
 

@@ -59,16 +59,23 @@ struct TrainRunResult {
   // The diagnostic objective of the initial model (epoch 0 logs; NaN = not run).
   double initial_valid_objf = 0.0, initial_valid_l2 = 0.0;
   std::vector<EpochSummary> epochs;  // the epochs run by this call
+  nnet::Graph qat_graph;              // with a Qat: the trained graph (Qat::ToInt8Model, ...)
 };
 
+class Qat;
+
 // Trains *model (its nnet is updated in place; the transition model and priors are not
-// touched). Log lines (Kaldi LOG/WARNING format) go to `log`. Throws kaldiq::Error naming the
+// touched). With `qat` (train/qat.h): trains qat's int8 graph of the model instead, leaving
+// *model's nnet unchanged except for the learning rates; the result holds the trained graph, and
+// the diagnostics are those of the fake-quant (= int8) forward. QAT needs xent_regularize 0 and
+// no checkpoints. Log lines (Kaldi LOG/WARNING format) go to `log`. Throws kaldiq::Error naming the
 // epoch and minibatch on any failure; *model then holds the last good parameters only if a
 // checkpoint was written -- callers write the model only after a successful return.
 TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::DenGraph& den_graph,
                                 const std::string& egs_rspecifier, const std::string& model_name,
                                 kaldi::KaldiModel* model,
-                                const std::function<void(const std::string&)>& log);
+                                const std::function<void(const std::string&)>& log,
+                                Qat* qat = nullptr);
 
 // The "<N>" of the newest checkpoint in `dir` that has both files (-1: none).
 int32_t NewestCheckpoint(const std::string& dir);

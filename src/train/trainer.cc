@@ -34,7 +34,7 @@ bool IsUnmerged(const kaldi::NnetChainExample& eg) {
 }  // namespace
 
 struct ChainTrainer::Worker {
-  explicit Worker(const nnet::Graph& graph) : computer(graph) {}
+  Worker(const nnet::Graph& graph, const nnet::KernelFactory& kernels) : computer(graph, kernels) {}
   nnet::MinibatchComputer computer;
   std::vector<MatrixF> feats;
   MatrixF deriv, xent_post;
@@ -47,11 +47,21 @@ struct ChainTrainer::Unit {
 
 ChainTrainer::ChainTrainer(const kaldi::Nnet& nnet, const chain::DenGraph& den_graph,
                            const TrainerOptions& options, const std::string& model_name)
+    : ChainTrainer(nnet,
+                   TrainingNetwork{nnet::LowerNnet(nnet, model_name,
+                                                   {nnet::LowerMode::kTraining, false}),
+                                   nullptr, nullptr},
+                   den_graph, options, model_name) {}
+
+ChainTrainer::ChainTrainer(const kaldi::Nnet& nnet, TrainingNetwork network,
+                           const chain::DenGraph& den_graph, const TrainerOptions& options,
+                           const std::string& model_name)
     : options_(options),
       den_graph_(den_graph),
-      graph_(nnet::LowerNnet(nnet, model_name, {nnet::LowerMode::kTraining, false})),
+      graph_(std::move(network.graph)),
       optimizer_(graph_, nnet, options.sgd),
-      use_xent_(options.chain.xent_regularize != 0.0f) {
+      use_xent_(options.chain.xent_regularize != 0.0f),
+      before_forward_(std::move(network.before_forward)) {
   KQ_CHECK(options.num_threads >= 1, kInvalidArgument)
       << "--num-threads must be >= 1, got " << options.num_threads;
   KQ_CHECK(options.unit_sequences >= 1, kInvalidArgument) << "work unit of < 1 sequence";
@@ -73,7 +83,7 @@ ChainTrainer::ChainTrainer(const kaldi::Nnet& nnet, const chain::DenGraph& den_g
   KQ_CHECK(!optimizer_.params().empty(), kInvalidArgument)
       << model_name << ": the model has no trainable components";
   for (int t = 0; t < options.num_threads; ++t)
-    workers_.push_back(std::make_unique<Worker>(graph_));
+    workers_.push_back(std::make_unique<Worker>(graph_, network.kernels));
 }
 
 ChainTrainer::~ChainTrainer() = default;
@@ -239,6 +249,7 @@ MinibatchResult ChainTrainer::Train(const std::vector<const kaldi::NnetChainExam
                                     const std::vector<std::string>& keys,
                                     const std::string& what, float lr_scale, KaldiRand* rng) {
   Validate(egs, keys, what);
+  if (before_forward_) before_forward_();
   const std::string context = what + " (" + std::to_string(egs.size()) + " egs, '" +
                               keys.front() + "'" +
                               (egs.size() > 1 ? " .. '" + keys.back() + "'" : "") + ")";

@@ -18,12 +18,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kaldi/chain_example.h"
 #include "kaldi/nnet3/nnet.h"
+#include "nnet/executor.h"
 #include "nnet/graph.h"
 #include "train/chain/chain_objective.h"
 #include "train/chain/den_graph.h"
@@ -51,6 +53,16 @@ struct MinibatchResult {
   double seconds_update = 0.0;
 };
 
+// What a ChainTrainer trains when it is not the model's own training lowering (QAT: the int8
+// lowering with fake-quantizing kernels, train/qat.h).
+struct TrainingNetwork {
+  // Ops with Op::trainable are trained; Op::component_index names the Kaldi component whose
+  // settings (learning rate, max-change, l2) apply.
+  nnet::Graph graph;
+  nnet::KernelFactory kernels;  // affine kernels for ops of the trainer's copy; null = weight views
+  std::function<void()> before_forward;  // called before each step's forward (may be null)
+};
+
 class ChainTrainer {
  public:
   // Lowers `nnet` for training (nothing folded). Throws kInvalidArgument when the model has no
@@ -58,6 +70,10 @@ class ChainTrainer {
   // "output-xent".
   ChainTrainer(const kaldi::Nnet& nnet, const chain::DenGraph& den_graph,
                const TrainerOptions& options, const std::string& model_name);
+  // Trains `network` instead (same checks); `nnet` supplies the components' settings.
+  ChainTrainer(const kaldi::Nnet& nnet, TrainingNetwork network,
+               const chain::DenGraph& den_graph, const TrainerOptions& options,
+               const std::string& model_name);
   ~ChainTrainer();
   ChainTrainer(const ChainTrainer&) = delete;
   ChainTrainer& operator=(const ChainTrainer&) = delete;
@@ -72,7 +88,8 @@ class ChainTrainer {
                         const std::vector<std::string>& keys, const std::string& what,
                         float lr_scale, KaldiRand* rng);
 
-  // Copies the trained parameters into *nnet (nnet::WriteBackParameters).
+  // Copies the trained parameters into *nnet (nnet::WriteBackParameters; the model's own
+  // training lowering only).
   void WriteBack(kaldi::Nnet* nnet) const;
 
   const nnet::Graph& graph() const { return graph_; }
@@ -91,6 +108,7 @@ class ChainTrainer {
   nnet::Graph graph_;
   SgdOptimizer optimizer_;
   bool use_xent_ = false;
+  std::function<void()> before_forward_;
   struct Worker;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::unique_ptr<Unit>> units_;  // reused across steps (gradient buffers)

@@ -92,13 +92,14 @@ class Harness {
     a.mode = c_.mode;
     if (props & kBackwardNeedsInput)
       a.in = ConstRows{x_.data(), rows_, c_.op.input_dim, c_.op.input_dim};
-    if (props & kBackwardNeedsOutput)
+    if (BackwardNeedsOutput(c_.op))
       a.out = ConstRows{y_.data(), rows_, c_.op.output_dim, c_.op.output_dim};
     a.out_deriv = ConstRows{w_.data(), rows_, c_.op.output_dim, c_.op.output_dim};
     a.in_deriv = Rows{dx->data(), rows_, c_.op.input_dim, c_.op.input_dim};
     a.num_sequences = c_.num_sequences;
     a.times = times_.data();
     a.memo = &memo_;
+    a.kernel = kernel_.get();
     a.grads = grads;
     Traits(c_.op.type).backward(a);
   }
@@ -152,6 +153,9 @@ std::vector<OpCase> AllCases() {
     add("Affine", a);
     a.bias.clear();  // LinearComponent / TDNN-F linear factor
     add("Linear (no bias)", a);
+    a.bias = Random(4, &rng);
+    a.relu_after = true;  // the inference lowering's fused ReLU (what QAT trains)
+    add("Affine fused ReLU", a);
   }
   add("Relu", MakeOp(OpType::kRelu, 6, 6), ComputeMode::kTest, 1, 5, 0.05f);
   add("Sigmoid", MakeOp(OpType::kSigmoid, 6, 6));
@@ -279,8 +283,8 @@ TEST(OpProps, RowWiseOpsComputeEveryRowOnItsOwn) {
 }
 
 TEST(OpGradParams, AffineWeightAndBiasGradients) {
-  for (bool bias : {true, false}) {
-    OpCase c = AllCases()[bias ? 0 : 1];
+  for (int k : {0, 1, 2}) {  // Affine, Linear (no bias), Affine fused ReLU
+    OpCase c = AllCases()[k];
     Harness h(c);
     Op& op = h.op();
     OpGradients g;

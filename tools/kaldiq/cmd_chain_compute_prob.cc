@@ -3,11 +3,13 @@
 // chain egs, printed as Kaldi's LOG lines. Kaldi scripts pipe merged egs into it; users without
 // Kaldi's egs tools pass unmerged egs, which are merged here by --minibatch-size (Kaldi's rules,
 // default 1:64 as train.py uses for diagnostics). Egs already merged are computed as they are.
+// A kaldiq int8 model (quantize, train --write-int8) is computed with its int8 kernels.
 //
 // The LOG lines carry Kaldi's prefix "(nnet3-chain-compute-prob[kaldiq]:PrintTotalStats():
 // nnet-chain-diagnostics.cc:...)" so that steps/libs/nnet3/report/log_parse.py reads our
 // compute_prob_*.log files as Kaldi's.
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "kaldi/fst_io.h"
 #include "kaldi/nnet3/model_io.h"
 #include "kaldi/table.h"
+#include "quant/int8_model.h"
 #include "train/chain/compute_prob.h"
 #include "train/chain/den_graph.h"
 #include "train/chain/minibatch_network.h"
@@ -55,8 +58,22 @@ int ComputeProb(const ComputeProbFlags& f) {
   KQ_CHECK(f.batchnorm_test_mode && f.dropout_test_mode, kUnsupported)
       << "only --batchnorm-test-mode=true --dropout-test-mode=true are supported";
   KQ_CHECK(f.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
-  const kaldi::KaldiModel model = kaldi::ReadKaldiModel(f.model);
-  train::chain::MinibatchChainNetwork network(model.nnet, f.model);
+  // A kaldiq int8 model runs its int8 kernels (float between layers: the same numbers as QAT's
+  // fake-quant forward); a Kaldi model its training lowering in test mode.
+  std::unique_ptr<quant::Int8Model> int8;
+  kaldi::KaldiModel model;
+  std::unique_ptr<train::chain::MinibatchChainNetwork> net;
+  if (quant::IsInt8ModelFile(f.model)) {
+    int8 = std::make_unique<quant::Int8Model>(quant::ReadInt8Model(f.model));
+    KQ_CHECK(f.chain.xent_regularize == 0.0f, kInvalidArgument)
+        << f.model << ": an int8 model has no 'output-xent'; use --xent-regularize=0";
+    net = std::make_unique<train::chain::MinibatchChainNetwork>(
+        int8->graph, quant::Int8LayerKernels(*int8, "auto"));
+  } else {
+    model = kaldi::ReadKaldiModel(f.model);
+    net = std::make_unique<train::chain::MinibatchChainNetwork>(model.nnet, f.model);
+  }
+  train::chain::MinibatchChainNetwork& network = *net;
   const int32_t num_pdfs = network.OutputDim("output");
   KQ_CHECK(num_pdfs > 0, kInvalidArgument) << f.model << ": the model has no output 'output'";
   train::chain::DenGraph den_graph = [&] {

@@ -4,8 +4,11 @@
 // --minibatch-size merging, exponential learning-rate decay, compute_prob_{valid,train}.N.log).
 // Writes a Kaldi final.mdl (transition model, priors, every component field kept; only the
 // trained parameters and learning rates change) through the temp-file + rename writer, and
-// only after the whole run succeeded. See src/train/train_run.h and docs/training.md.
+// only after the whole run succeeded. With --qat=<plan>: quantization-aware training of the
+// plan's int8 graph (src/train/qat.h), writing the fp32 folded model, --write-plan and
+// --write-int8. See src/train/train_run.h and docs/training.md.
 #include <cstdio>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -14,6 +17,9 @@
 #include "commands.h"
 #include "kaldi/fst_io.h"
 #include "kaldi/nnet3/model_io.h"
+#include "quant/int8_model.h"
+#include "quant/plan.h"
+#include "train/qat.h"
 #include "train/chain/den_graph.h"
 #include "train/train_run.h"
 #include "util/error.h"
@@ -27,6 +33,7 @@ struct TrainFlags {
   std::string frame_shifts = "0";
   bool binary = true;
   std::string model_in, den_fst, egs, model_out;
+  std::string qat_plan, write_int8, write_plan;
 };
 
 std::vector<int32_t> ParseShifts(const std::string& s) {
@@ -59,12 +66,44 @@ int Train(TrainFlags& f) {
       throw e.WithContext(f.den_fst);
     }
   }();
-  const train::TrainRunResult r = train::RunChainTraining(
-      f.run, den_graph, f.egs, f.model_in, &model,
-      [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
-  kaldi::WriteKaldiModel(f.model_out, model, f.binary);
-  std::fprintf(stderr, "LOG (kaldiq train) wrote %s\n", f.model_out.c_str());
-  (void)r;
+  KQ_CHECK(!f.qat_plan.empty() || (f.write_int8.empty() && f.write_plan.empty()),
+           kInvalidArgument) << "--write-int8 and --write-plan need --qat=<plan>";
+  const bool quiet = f.run.quiet;
+  auto log = [quiet](const std::string& line) {
+    if (!quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  std::unique_ptr<train::Qat> qat;
+  if (!f.qat_plan.empty()) {
+    if (f.run.trainer.chain.xent_regularize != 0.0f) {
+      log("WARNING (kaldiq train) --qat trains the int8 graph, which has no 'output-xent': "
+          "--xent-regularize=" + std::to_string(f.run.trainer.chain.xent_regularize) +
+          " is ignored");
+      f.run.trainer.chain.xent_regularize = 0.0f;
+    }
+    f.run.trainer.sgd.orthonormal_constraints = false;
+    qat = std::make_unique<train::Qat>(quant::ReadPlan(f.qat_plan), f.qat_plan);
+  }
+  const train::TrainRunResult r =
+      train::RunChainTraining(f.run, den_graph, f.egs, f.model_in, &model, log, qat.get());
+  if (!qat) {
+    kaldi::WriteKaldiModel(f.model_out, model, f.binary);
+    log("LOG (kaldiq train) wrote " + f.model_out);
+    return 0;
+  }
+  // Everything is built before anything is written, so a failure leaves no partial outputs.
+  const quant::Int8Model int8 = qat->ToInt8Model(r.qat_graph, model);
+  const kaldi::KaldiModel fp32 = qat->ToKaldiModel(r.qat_graph, model);
+  kaldi::WriteKaldiModel(f.model_out, fp32, f.binary);
+  log("LOG (kaldiq train) wrote " + f.model_out +
+      " (fp32, BatchNorm folded as the int8 model has it; quantize it with --write-plan's plan)");
+  if (!f.write_plan.empty()) {
+    quant::WritePlan(f.write_plan, qat->UpdatedPlan());
+    log("LOG (kaldiq train) wrote " + f.write_plan);
+  }
+  if (!f.write_int8.empty()) {
+    quant::WriteInt8Model(f.write_int8, int8);
+    log("LOG (kaldiq train) wrote " + f.write_int8);
+  }
   return 0;
 }
 
@@ -84,7 +123,9 @@ int RunTrain(int argc, char** argv) {
       "e.g.:   kaldiq train --learning-rate=2e-5 --final-learning-rate=2e-6 --num-epochs=2 \\\n"
       "          --l2-regularize=5e-05 --leaky-hmm-coefficient=0.1 --xent-regularize=0.1 \\\n"
       "          --frame-shifts=0,1,2 --valid-egs=ark:valid_diagnostic.cegs --log-dir=log \\\n"
-      "          final.mdl den.fst ark:cegs.1.ark new.mdl");
+      "          final.mdl den.fst ark:cegs.1.ark new.mdl\n"
+      "QAT:    kaldiq train --qat=plan.txt --write-int8=qat.int8 --write-plan=qat.plan \\\n"
+      "          --learning-rate=2e-5 final.mdl den.fst ark:cegs.1.ark qat.mdl");
   app.add_option("--l2-regularize", o.trainer.chain.l2_regularize,
                  "l2 regularization constant for 'chain' training, applied to the output of the "
                  "neural net.")
@@ -146,6 +187,14 @@ int RunTrain(int argc, char** argv) {
                  "Directory for epoch.N.mdl / epoch.N.state after each epoch.");
   AddBool(app, "--resume", &o.resume,
           "Continue from the newest checkpoint in --checkpoint-dir (same options)");
+  app.add_option("--qat", f.qat_plan,
+                 "Quantization-aware training against this plan (kaldiq calibrate): trains the "
+                 "int8 model's own folded graph with fake quantization and the straight-through "
+                 "estimator, frozen ranges; <model-out> is then that graph in fp32.");
+  app.add_option("--write-int8", f.write_int8, "With --qat: write the int8 model here.");
+  app.add_option("--write-plan", f.write_plan,
+                 "With --qat: write the plan of <model-out> here (kaldiq quantize <model-out> "
+                 "<plan> rebuilds the --write-int8 model).");
   AddBool(app, "--binary", &f.binary, "Write the output model in binary mode");
   AddBool(app, "--quiet", &o.quiet, "No progress lines on stderr");
   app.add_option("model-in", f.model_in, "model to fine-tune (final.mdl)")->required();

@@ -1,8 +1,10 @@
 // Affine: y = x·Wᵀ + b (Affine, NaturalGradientAffine, FixedAffine, Linear, Tdnn over its
 // spliced input, TimeHeightConvolution as its block-sparse matrix), optionally followed by a
-// fused ReLU (inference only). Forward runs the op's LinearKernel (packed fp32 or int8 for
-// inference, a view of the master weights for training); Backward runs on the fp32 master
-// weights Op::weight with the transposed GEMMs of kernels/blas.h:
+// fused ReLU. Forward runs the op's LinearKernel (packed fp32 or int8 for inference, a view of
+// the master weights for training, fake quantization for QAT); Backward masks by the fused ReLU,
+// lets the kernel supply its own derivatives (LinearKernel::AddDerivatives: fake quantization's
+// straight-through rules), else runs on the fp32 master weights Op::weight with the transposed
+// GEMMs of kernels/blas.h:
 //   d x += d y · W          d W += d yᵀ · x          d b += Σ_rows d y
 #include <vector>
 
@@ -31,28 +33,43 @@ void AffineForward(const ForwardArgs& a) {
 
 void AffineBackward(const BackwardArgs& a) {
   const Op& op = *a.op;
-  KQ_CHECK(!op.relu_after, kUnsupported)
-      << "backward of '" << op.name << "': a ReLU fused into an affine op (inference lowering); "
-      << "use the training lowering";
+  const int64_t rows = a.out_deriv.rows, in = op.input_dim, out = op.output_dim;
+  // A fused ReLU (the inference lowering, which QAT trains): y = max(z, 0), so ∂/∂z is ∂/∂y
+  // where y > 0 and 0 elsewhere -- the derivative the separate Relu op would pass.
+  ConstRows dy = a.out_deriv;
+  std::vector<float> masked;
+  if (op.relu_after) {
+    KQ_CHECK(a.out.data != nullptr && a.out.rows == rows, kInternal)
+        << "backward of '" << op.name << "': the fused ReLU needs the forward output";
+    masked.resize(static_cast<size_t>(rows * out));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* g = a.out_deriv.Row(r);
+      const float* y = a.out.Row(r);
+      float* m = masked.data() + r * out;
+      for (int64_t j = 0; j < out; ++j) m[j] = y[j] > 0.0f ? g[j] : 0.0f;
+    }
+    dy = ConstRows{masked.data(), rows, out, out};
+  }
+  OpGradients* grads = op.trainable ? a.grads : nullptr;
+  const Rows* dx = a.in_deriv.data ? &a.in_deriv : nullptr;
+  if (a.kernel && a.kernel->AddDerivatives(a.in, dy, dx, grads)) return;
   KQ_CHECK(op.weight.rows() == op.output_dim && op.weight.cols() == op.input_dim, kUnsupported)
       << "backward of '" << op.name << "' needs its fp32 weights";
   using kernels::Trans;
-  const int64_t rows = a.out_deriv.rows, in = op.input_dim, out = op.output_dim;
-  if (a.in_deriv.data) {
-    kernels::Sgemm(Trans::kNo, Trans::kNo, rows, in, out, 1.0f, a.out_deriv.data,
-                   a.out_deriv.stride, op.weight.data(), in, 1.0f, a.in_deriv.data,
-                   a.in_deriv.stride);
+  if (dx) {
+    kernels::Sgemm(Trans::kNo, Trans::kNo, rows, in, out, 1.0f, dy.data, dy.stride,
+                   op.weight.data(), in, 1.0f, dx->data, dx->stride);
   }
-  if (a.grads && op.trainable) {
-    kernels::Sgemm(Trans::kYes, Trans::kNo, out, in, rows, 1.0f, a.out_deriv.data,
-                   a.out_deriv.stride, a.in.data, a.in.stride, 1.0f, a.grads->weight.data(), in);
+  if (grads) {
+    kernels::Sgemm(Trans::kYes, Trans::kNo, out, in, rows, 1.0f, dy.data, dy.stride, a.in.data,
+                   a.in.stride, 1.0f, grads->weight.data(), in);
     if (!op.bias.empty()) {
       std::vector<double> sum(static_cast<size_t>(out), 0.0);
       for (int64_t r = 0; r < rows; ++r) {
-        const float* g = a.out_deriv.Row(r);
+        const float* g = dy.Row(r);
         for (int64_t j = 0; j < out; ++j) sum[j] += g[j];
       }
-      for (int64_t j = 0; j < out; ++j) a.grads->bias[j] += static_cast<float>(sum[j]);
+      for (int64_t j = 0; j < out; ++j) grads->bias[j] += static_cast<float>(sum[j]);
     }
   }
 }

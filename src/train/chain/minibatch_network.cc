@@ -9,8 +9,13 @@ namespace kaldiq::train::chain {
 
 MinibatchChainNetwork::MinibatchChainNetwork(const kaldi::Nnet& nnet,
                                              const std::string& model_name)
-    : graph_(nnet::LowerNnet(nnet, model_name, {nnet::LowerMode::kTraining, false})),
+    : owned_(nnet::LowerNnet(nnet, model_name, {nnet::LowerMode::kTraining, false})),
+      graph_(owned_),
       computer_(std::make_unique<nnet::MinibatchComputer>(graph_)) {}
+
+MinibatchChainNetwork::MinibatchChainNetwork(const nnet::Graph& graph,
+                                             const nnet::KernelFactory& kernels)
+    : graph_(graph), computer_(std::make_unique<nnet::MinibatchComputer>(graph_, kernels)) {}
 
 MinibatchChainNetwork::~MinibatchChainNetwork() = default;
 

@@ -1,5 +1,6 @@
 // A ChainNetwork on nnet::MinibatchComputer: the training lowering of a Kaldi nnet (nothing
-// folded, both "output" and "output-xent") run over a whole merged minibatch in test mode
+// folded, both "output" and "output-xent"), or any given graph with its kernels (an int8 model,
+// QAT), run over a whole merged minibatch in test mode
 // (BatchNorm from its stored statistics, dropout off), as nnet3-chain-compute-prob runs it.
 // Every op computes Kaldi's pruned rows for the requested output times.
 //
@@ -24,6 +25,10 @@ class MinibatchChainNetwork : public ChainNetwork {
   // Lowers `nnet` for training. Throws kaldiq::Error naming `model_name` for unsupported
   // components.
   MinibatchChainNetwork(const kaldi::Nnet& nnet, const std::string& model_name);
+  // Runs `graph` (borrowed; it must outlive this) with the given affine kernels (null = weight
+  // views): an int8 model's graph with its int8 kernels (quant::Int8LayerKernels), or the graph
+  // QAT trains with its fake-quantizing ones.
+  MinibatchChainNetwork(const nnet::Graph& graph, const nnet::KernelFactory& kernels);
   ~MinibatchChainNetwork() override;
 
   int32_t InputDim(const std::string& name) const override;
@@ -33,7 +38,8 @@ class MinibatchChainNetwork : public ChainNetwork {
                MatrixF* xent) override;
 
  private:
-  nnet::Graph graph_;
+  nnet::Graph owned_;
+  const nnet::Graph& graph_;
   std::unique_ptr<nnet::MinibatchComputer> computer_;
 };
 
