@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the bundled example (testdata/tdnn-seed: a Kaldi-trained chain TDNN, 60 dev
 # utterances, a small HCLG): CMVN -> fp32 forward -> calibrate -> int8 quantize -> int8 forward ->
-# decode both -> WER, then prints sizes, speed and WER fp32 vs int8. Installs Debian packages and
+# decode both -> WER, then prints sizes, speed and WER fp32 vs int8; with the shared fixtures, LF-MMI
+# fine-tuning and quantization-aware training (QAT) too. Installs Debian packages and
 # builds first. Outputs go to out/demo/ (or the directory given as $1).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,6 +106,31 @@ if [ -f "$E/egs/cegs.1.ark" ] && [ -f "$E/den.fst" ]; then
   printf '%-34s %16s %16s\n' "  + output l2 term = total" "$t0" "$t1"
   printf '%-34s %16s %16s\n' "WER, 40 test utterances" "$(awk 'NR==1{print $2}' wer.fp32.txt)%" "$(awk 'NR==1{print $2}' wer.ft.txt)%"
   printf '%-34s %16s %16.1f\n' "training wall time (s)" "" "$t_train"
+
+  # QAT trains the int8 model's own graph (BatchNorm folded, the plan's grids frozen) with fake
+  # quantization; its epoch-0 diagnostic is the post-training int8 model (the same forward, bit
+  # for bit), and --write-int8 is the trained int8 model itself.
+  step "quantization-aware training (kaldiq train --qat=plan.txt: 10 minibatches of 64 chunks, writes the int8 model)"
+  timed t_qat "$kq" train --quiet --l2-regularize=5e-05 --leaky-hmm-coefficient=0.1 --qat=plan.txt \
+    --write-int8=qat.int8 --write-plan=qat.plan --learning-rate=5e-5 --num-epochs=1 \
+    --minibatch-size=64 --frame-shifts=1 --max-minibatches-per-epoch=10 \
+    --valid-egs=ark:"$E/egs/valid_diagnostic.cegs" --log-dir=qat_log "$M/final.mdl" "$E/den.fst" \
+    ark:"$E/egs/cegs.1.ark" qat.mdl 2> qat.log
+  "$kq" forward $fwd qat.int8 scp:test.scp ark:loglikes.qat.ark 2>/dev/null
+  "$kq" decode $dec --quiet qat.int8 "$M/graph-tiny/HCLG.fst" ark:loglikes.qat.ark \
+    ark:/dev/null ark,t:words.qat.int 2>/dev/null
+  awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
+    "$M/graph-tiny/words.txt" words.qat.int > hyp.qat.txt
+  "$kq" wer --text --mode=present ark:test_text ark:hyp.qat.txt > wer.qat.txt
+  read -r q0 qt0 < <(objf qat_log/compute_prob_valid.0.log)
+  read -r q1 qt1 < <(objf qat_log/compute_prob_valid.1.log)
+  step "QAT summary ($(sed -n 's/^weight bits=\([0-9]*\).*/\1/p' plan.txt)-bit weights)"
+  printf '%-34s %16s %16s %16s\n' "" "fp32 (final.mdl)" "PTQ (model.int8)" "QAT (qat.int8)"
+  printf '%-34s %16s %16s %16s\n' "valid LF-MMI objective per frame" "$a0" "$q0" "$q1"
+  printf '%-34s %16s %16s %16s\n' "  + output l2 term = total" "$t0" "$qt0" "$qt1"
+  printf '%-34s %16s %16s %16s\n' "WER, 40 test utterances" "$(awk 'NR==1{print $2}' wer.fp32.txt)%" \
+    "$(awk 'NR==1{print $2}' wer.int8.txt)%" "$(awk 'NR==1{print $2}' wer.qat.txt)%"
+  printf '%-34s %16s %16s %16.1f\n' "QAT wall time (s)" "" "" "$t_qat"
 else
   step "fine-tuning skipped: no chain egs / den.fst under $E"
 fi
