@@ -86,16 +86,20 @@ E=${KQ_SHARED:-$root/../shared}/fixtures/models/tdnn-seed
 if [ -f "$E/egs/cegs.1.ark" ] && [ -f "$E/den.fst" ]; then
   step "fine-tune with LF-MMI (kaldiq train: 6 minibatches of 64 chunks from cegs.1.ark, frame shift 1)"
   chain="--l2-regularize=5e-05 --leaky-hmm-coefficient=0.1 --xent-regularize=0.1"
-  timed t_train "$kq" train --quiet $chain --learning-rate=1e-4 --num-epochs=1 --minibatch-size=64 \
+  timed t_train "$kq" train $chain --learning-rate=1e-4 --num-epochs=1 --minibatch-size=64 \
     --frame-shifts=1 --max-minibatches-per-epoch=6 --valid-egs=ark:"$E/egs/valid_diagnostic.cegs" \
     --log-dir=train_log "$M/final.mdl" "$E/den.fst" ark:"$E/egs/cegs.1.ark" finetuned.mdl 2> train.log
   grep "kaldiq train) epoch" train.log
-  "$kq" forward $fwd finetuned.mdl scp:test.scp ark:loglikes.ft.ark 2>/dev/null
-  "$kq" decode $dec --quiet finetuned.mdl "$M/graph-tiny/HCLG.fst" ark:loglikes.ft.ark \
-    ark:/dev/null ark,t:words.ft.int 2>/dev/null
-  awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
-    "$M/graph-tiny/words.txt" words.ft.int > hyp.ft.txt
-  "$kq" wer --text --mode=present ark:test_text ark:hyp.ft.txt > wer.ft.txt
+  # score MODEL TAG: forward, decode and WER of the 40 test utterances into wer.TAG.txt.
+  score() {
+    "$kq" forward $fwd "$1" scp:test.scp ark:loglikes.$2.ark 2>/dev/null
+    "$kq" decode $dec --quiet "$1" "$M/graph-tiny/HCLG.fst" ark:loglikes.$2.ark \
+      ark:/dev/null ark,t:words.$2.int 2>/dev/null
+    awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
+      "$M/graph-tiny/words.txt" words.$2.int > hyp.$2.txt
+    "$kq" wer --text --mode=present ark:test_text ark:hyp.$2.txt > wer.$2.txt
+  }
+  score finetuned.mdl ft
   # 'output' objective + l2 term (Kaldi's compute_prob line) before and after.
   objf() { sed -n "s/.*for 'output' is \([^ ]*\) + \([^ ]*\) = \([^ ]*\) per frame.*/\1 \3/p" "$1"; }
   read -r a0 t0 < <(objf train_log/compute_prob_valid.0.log)
@@ -110,18 +114,13 @@ if [ -f "$E/egs/cegs.1.ark" ] && [ -f "$E/den.fst" ]; then
   # QAT trains the int8 model's own graph (BatchNorm folded, the plan's grids frozen) with fake
   # quantization; its epoch-0 diagnostic is the post-training int8 model (the same forward, bit
   # for bit), and --write-int8 is the trained int8 model itself.
-  step "quantization-aware training (kaldiq train --qat=plan.txt: 10 minibatches of 64 chunks, writes the int8 model)"
+  step "quantization-aware training (kaldiq train --qat=plan.txt: 20 minibatches of 64 chunks, writes the int8 model)"
   timed t_qat "$kq" train --quiet --l2-regularize=5e-05 --leaky-hmm-coefficient=0.1 --qat=plan.txt \
     --write-int8=qat.int8 --write-plan=qat.plan --learning-rate=5e-5 --num-epochs=1 \
-    --minibatch-size=64 --frame-shifts=1 --max-minibatches-per-epoch=10 \
+    --minibatch-size=64 --frame-shifts=1 --max-minibatches-per-epoch=20 \
     --valid-egs=ark:"$E/egs/valid_diagnostic.cegs" --log-dir=qat_log "$M/final.mdl" "$E/den.fst" \
     ark:"$E/egs/cegs.1.ark" qat.mdl 2> qat.log
-  "$kq" forward $fwd qat.int8 scp:test.scp ark:loglikes.qat.ark 2>/dev/null
-  "$kq" decode $dec --quiet qat.int8 "$M/graph-tiny/HCLG.fst" ark:loglikes.qat.ark \
-    ark:/dev/null ark,t:words.qat.int 2>/dev/null
-  awk 'NR==FNR{w[$2]=$1;next}{printf "%s", $1; for(i=2;i<=NF;i++) printf " %s", w[$i]; print ""}' \
-    "$M/graph-tiny/words.txt" words.qat.int > hyp.qat.txt
-  "$kq" wer --text --mode=present ark:test_text ark:hyp.qat.txt > wer.qat.txt
+  score qat.int8 qat
   read -r q0 qt0 < <(objf qat_log/compute_prob_valid.0.log)
   read -r q1 qt1 < <(objf qat_log/compute_prob_valid.1.log)
   step "QAT summary ($(sed -n 's/^weight bits=\([0-9]*\).*/\1/p' plan.txt)-bit weights)"

@@ -329,14 +329,21 @@ TrainRunResult RunChainTraining(const TrainRunOptions& options, const chain::Den
           if (!options.quiet && std::chrono::duration<double>(now - last_print).count() >= 10.0) {
             last_print = now;
             const double done_here = processed - static_cast<double>(e) * egs.size();
-            const double left = total_egs - processed;
+            double left = total_egs - processed;
+            double eta = elapsed / done_here * left;
+            if (options.max_minibatches_per_epoch >= 0) {  // the run stops early: count minibatches
+              left = static_cast<double>(options.max_minibatches_per_epoch - sum.minibatches) +
+                     static_cast<double>(options.num_epochs - e - 1) *
+                         static_cast<double>(options.max_minibatches_per_epoch);
+              eta = elapsed / static_cast<double>(sum.minibatches) * left;
+            }
             char buf[320];
             std::snprintf(buf, sizeof(buf),
                           "LOG (kaldiq train) epoch %d/%d, minibatch %lld: objf %.5f + %.5f per "
                           "frame, %.0f output frames/s, ETA %s",
                           e + 1, options.num_epochs, static_cast<long long>(sum.minibatches),
                           r.objf / r.weight, r.l2_term / r.weight, sum.output_frames / elapsed,
-                          FormatSeconds(elapsed / done_here * left).c_str());
+                          FormatSeconds(eta).c_str());
             std::fprintf(stderr, "%s\n", buf);
           }
           if (options.max_minibatches_per_epoch >= 0 &&
