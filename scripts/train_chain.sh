@@ -89,7 +89,7 @@ usage() {
 Options (--name=value or --name value):
   --cmd <prefix>                   scheduler prefix (default: scripts/run_local.sh)
   --kaldiq <path>                  kaldiq binary (default: \$KALDIQ or kaldiq on PATH)
-  --stage <i>                      resume at iteration i (default 0)
+  --stage <i>                      resume at iteration i (default 0; negative = 0)
   --num-jobs-initial/--num-jobs-final <n>   job ramp (default 1 -> 8)
   --num-epochs <e>                 (default 10)
   --initial-effective-lrate/--final-effective-lrate  (default 0.0002 -> 0.00002)
@@ -135,13 +135,16 @@ model_in=$1; den_fst=$2; egs_dir=$3; dir=$4
 
 is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 is_num() { [[ "$1" =~ ^[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$ ]]; }
-for v in stage num_jobs_initial num_jobs_final srand num_threads; do
+# Kaldi's scripts start setups with negative stages; here every stage below 0 is iteration 0.
+[[ "$stage" =~ ^-?[0-9]+$ ]] || die "--stage must be an integer, not '$stage'"
+[ "$stage" -ge 0 ] || stage=0
+for v in num_jobs_initial num_jobs_final srand num_threads; do
   is_uint "${!v}" || die "--${v//_/-} must be a non-negative integer, not '${!v}'"
 done
 for v in num_epochs initial_effective_lrate final_effective_lrate; do
   is_num "${!v}" || die "--${v//_/-} must be a positive number, not '${!v}'"
 done
-[ "$num_jobs_initial" -ge 1 ] && [ "$num_jobs_final" -ge 1 ] ||
+{ [ "$num_jobs_initial" -ge 1 ] && [ "$num_jobs_final" -ge 1 ]; } ||
   die "--num-jobs-initial and --num-jobs-final must be at least 1"
 awk -v a="$initial_effective_lrate" -v b="$final_effective_lrate" 'BEGIN{exit !(a > 0 && b > 0)}' ||
   die "the effective learning rates must be positive"
@@ -163,7 +166,7 @@ dir=$(cd "$dir" && pwd)
 # Archives.
 if [ -f "$egs_dir/info/num_archives" ]; then
   num_archives=$(cat "$egs_dir/info/num_archives")
-  is_uint "$num_archives" && [ "$num_archives" -ge 1 ] ||
+  { is_uint "$num_archives" && [ "$num_archives" -ge 1 ]; } ||
     die "$egs_dir/info/num_archives: bad number of archives '$num_archives'"
 else
   num_archives=0
@@ -187,7 +190,7 @@ else
     fss_file=$(dirname "$model_in")/frame_subsampling_factor
     [ -f "$fss_file" ] && frame_subsampling_factor=$(cat "$fss_file")
   fi
-  is_uint "$frame_subsampling_factor" && [ "$frame_subsampling_factor" -ge 1 ] ||
+  { is_uint "$frame_subsampling_factor" && [ "$frame_subsampling_factor" -ge 1 ]; } ||
     die "bad frame subsampling factor '$frame_subsampling_factor'"
   shifts=()
   for ((s = 0; s < frame_subsampling_factor; s++)); do shifts+=("$s"); done

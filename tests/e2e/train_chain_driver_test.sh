@@ -46,6 +46,7 @@ for set in valid train; do
 done
 
 # Two shifts and one epoch: 4 archive-shifts, 2 jobs -> 2 iterations.
+# shellcheck disable=SC2054  # the commas are in option values
 opts=(--kaldiq "$kaldiq" --num-jobs-initial=2 --num-jobs-final=2 --num-epochs=1
       --frame-shifts=0,1 --minibatch-size=4 --max-minibatches-per-epoch=2
       --initial-effective-lrate=5e-5 --final-effective-lrate=1e-5
