@@ -107,7 +107,8 @@ EOF
   exit 1
 }
 
-die() { echo "$prog: error: $*" >&2; exit 1; }
+# Background diagnostics are waited for, so that nothing keeps writing after the script ended.
+die() { echo "$prog: error: $*" >&2; wait 2> /dev/null || true; exit 1; }
 log() { [ "$quiet" = true ] || echo "$prog: $*" >&2; }
 
 # Kaldi's parse_options.sh convention: --foo-bar=value or --foo-bar value sets foo_bar, which
