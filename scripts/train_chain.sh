@@ -320,6 +320,7 @@ for ((iter = 0; iter < num_iters; iter++)); do
   processed=$((processed + nj))
 done
 
+[ -f "$dir/$num_iters.mdl" ] || die "$dir/$num_iters.mdl is missing (the last iteration's model)"
 cp "$dir/$num_iters.mdl" "$dir/final.mdl.tmp" && mv "$dir/final.mdl.tmp" "$dir/final.mdl"
 start_diagnostics "$dir/final.mdl" final
 wait_diagnostics
