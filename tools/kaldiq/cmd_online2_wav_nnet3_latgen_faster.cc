@@ -120,6 +120,19 @@ int RunOnline2WavNnet3LatgenFaster(int argc, char** argv) {
   kaldi::OptionTable table;
   feature_config.Register(&table);
   s.endpoint.Register(&table);
+  // Kaldi's OnlineSilenceWeightingConfig: accepted so that Kaldi's scripts run, but only its
+  // default (every frame weight 1) is implemented; anything else is a clear error.
+  float silence_weight = 1.0f, max_state_duration = -1.0f;
+  std::string silence_phones;
+  table.Register("ivector-silence-weighting.silence-weight", &silence_weight,
+                 "weight on silence in iVector estimation (1.0 = off; kaldiq implements only 1.0)");
+  table.Register("ivector-silence-weighting.silence-phones", &silence_phones,
+                 "(RE weighting in iVector estimation for online decoding) List of integer ids "
+                 "of silence phones, separated by colons (or commas).");
+  table.Register("ivector-silence-weighting.max-state-duration", &max_state_duration,
+                 "(RE weighting in iVector estimation for online decoding) Maximum allowed "
+                 "duration of a single transition-id; runs with durations longer than this will "
+                 "be weighted down to the silence-weight (-1 = off; kaldiq implements only -1).");
   AddOptionTable(app, table);
   nnet::LoopedOptions looped;
   looped.frames_per_chunk = 20;
@@ -162,6 +175,10 @@ int RunOnline2WavNnet3LatgenFaster(int argc, char** argv) {
   app.add_option("lattice-wspecifier", lattice_wspec, "Output lattices")->required();
   return RunGuarded("online2-wav-nnet3-latgen-faster", app, argc, argv, [&]() -> int {
     KQ_CHECK(opts.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
+    KQ_CHECK(silence_weight == 1.0f && max_state_duration <= 0.0f, kUnsupported)
+        << "--ivector-silence-weighting.silence-weight / .max-state-duration (down-weighting "
+           "silence in the online i-vector statistics) is not implemented in kaldiq; use the "
+           "defaults (1.0 / -1)";
     if (s.chunk_length <= 0.0f) s.online = false;  // Kaldi: all input in one chunk
     s.info = online::FeaturePipelineInfo::Load(feature_config);
     if (!s.online && s.info.ivector) {
