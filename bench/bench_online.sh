@@ -9,7 +9,7 @@
 # both models. Usage: bench/bench_online.sh [build-dir] [runs]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)  # absolute: the runs cd into the fixture
 runs=${2:-3}
 kaldiq="$build/tools/kaldiq/kaldiq"
 audio="$root/../shared/fixtures/audio"
