@@ -148,3 +148,10 @@ for c in "${CASES[@]}"; do
     done
   done
 done
+
+# Streaming: RTF and per-chunk latency, fp32 and int8 (bench/bench_online.sh), when the audio
+# fixture is there.
+if [[ -z "$only" && -d "$shared/audio" ]]; then
+  echo
+  "$here/bench_online.sh" "$build" "$repeats"
+fi

@@ -4,10 +4,12 @@
 # (the tdnn-seed model calibrated with scheme `best` on dev60 and quantized), 1 thread.
 # RTF = CPU seconds (user + sys, includes loading the model and the 10.8 MB HCLG) / audio
 # seconds; best of N runs. Kaldi's own number on the fixture VM: 5.9 s CPU, RTF 0.032
-# (../shared/fixtures/audio/README.md). Usage: bench/bench_online.sh [build-dir] [runs]
+# (../shared/fixtures/audio/README.md). Then the per-chunk latency table of
+# build/bench/kq_bench_online_latency (chunks of 10, 20 and 50 frames; bench/README.md) for
+# both models. Usage: bench/bench_online.sh [build-dir] [runs]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)  # absolute: the runs cd into the fixture
 runs=${2:-3}
 kaldiq="$build/tools/kaldiq/kaldiq"
 audio="$root/../shared/fixtures/audio"
@@ -35,3 +37,9 @@ for m in "$seed/final.mdl" "$tmp/seed.int8"; do
   awk -v m="$(basename "$m")" -v c="$best" -v s="$seconds" \
     'BEGIN {printf "%-12s CPU %.2f s  RTF %.4f\n", m, c, c / s}'
 done
+latency="$build/bench/kq_bench_online_latency"
+if [[ -x "$latency" ]]; then
+  "$latency" --chunks=10,20,50 "$audio" "$seed/graph-pruned" "$seed/final.mdl" "$tmp/seed.int8"
+else
+  echo "no $latency: per-chunk latency skipped (build target kq_bench_online_latency)" >&2
+fi

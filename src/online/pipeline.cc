@@ -46,9 +46,6 @@ FeaturePipelineInfo FeaturePipelineInfo::Load(const FeaturePipelineConfig& c) {
     KQ_THROW(kInvalidArgument) << "invalid feature type: " << c.feature_type;
   }
   KQ_CHECK(!c.add_pitch, kUnsupported) << "--add-pitch is not implemented in kaldiq";
-  KQ_CHECK(c.ivector_extraction_config.empty(), kUnsupported)
-      << "--ivector-extraction-config in the streaming pipeline is not implemented yet (models "
-         "without i-vector input only)";
   if (!c.cmvn_config.empty()) {
     info.use_cmvn = true;
     info.cmvn = feat::OnlineCmvnOptions::FromConfigFile(c.cmvn_config);
@@ -62,6 +59,20 @@ FeaturePipelineInfo FeaturePipelineInfo::Load(const FeaturePipelineConfig& c) {
         << info.global_cmvn_stats.rows() << " x " << info.global_cmvn_stats.cols()
         << " but the features have dimension " << info.Dim() << " (expected 2 x "
         << info.Dim() + 1 << ")";
+  }
+  if (!c.ivector_extraction_config.empty()) {
+    try {
+      info.ivector = std::make_shared<ivector::OnlineIvectorExtractionInfo>(
+          ivector::OnlineIvectorExtractionConfig::FromConfigFile(c.ivector_extraction_config));
+    } catch (const Error& e) {
+      throw e.WithContext("--ivector-extraction-config '" + c.ivector_extraction_config + "'");
+    }
+    // Kaldi's OnlineIvectorFeature reads the base features (pitch excluded).
+    KQ_CHECK(info.ivector->ExpectedFeatureDim() == info.Dim(), kInvalidArgument)
+        << "--ivector-extraction-config " << c.ivector_extraction_config
+        << ": the extractor expects " << info.ivector->ExpectedFeatureDim()
+        << "-dimensional features but --feature-type=" << c.feature_type << " gives "
+        << info.Dim();
   }
   return info;
 }

@@ -85,7 +85,7 @@ struct Recognizer::State {
   std::unique_ptr<decode::LatticeFasterDecoder> const_decoder;
   std::unique_ptr<decode::LatticeFasterDecoderVector> vector_decoder;
   std::unique_ptr<OnlineNnetDecodable> decodable;
-  feat::OnlineCmvnState cmvn_state;
+  std::unique_ptr<SpeakerAdaptationState> speaker;  // null before the first Final()
 };
 
 Recognizer::Recognizer(const RecognizerModel& model) : model_(model), state_(new State) {
@@ -98,7 +98,6 @@ Recognizer::Recognizer(const RecognizerModel& model) : model_(model), state_(new
     state_->vector_decoder =
         std::make_unique<decode::LatticeFasterDecoderVector>(*m.graph.vector_fst, m.config.decoder);
   }
-  state_->cmvn_state = feat::OnlineCmvnState(m.info.global_cmvn_stats);
 }
 
 Recognizer::~Recognizer() = default;
@@ -108,8 +107,7 @@ void Recognizer::Start() {
   NnetDecodableOptions o;
   o.acoustic_scale = m.config.acoustic_scale;
   state_->decodable = std::make_unique<OnlineNnetDecodable>(
-      m.info, m.info.use_cmvn ? &state_->cmvn_state : nullptr, state_->computer.get(),
-      m.tid_to_pdf, m.log_priors, o);
+      m.info, state_->speaker.get(), state_->computer.get(), m.tid_to_pdf, m.log_priors, o);
   if (state_->const_decoder) state_->const_decoder->InitDecoding();
   if (state_->vector_decoder) state_->vector_decoder->InitDecoding();
   endpoint_ = false;
@@ -207,7 +205,7 @@ Result Recognizer::Final() {
   }
   Result r = MakeResult(true);
   r.final = true;
-  if (model_.impl().info.use_cmvn) state_->cmvn_state = dec->CmvnState();
+  state_->speaker = std::make_unique<SpeakerAdaptationState>(dec->AdaptationState());
   state_->decodable.reset();
   endpoint_ = false;
   return r;

@@ -8,10 +8,14 @@
 //
 // What runs is exactly `kaldiq online2-wav-nnet3-latgen-faster` (online/nnet_decodable.h, the
 // lattice-faster decoder advancing after every chunk, Kaldi's endpoint rules): the final words
-// equal that command's 1-best for the same audio and options. Partial() is the best path over
-// the frames decoded so far without final costs. With endpointing, EndpointDetected() tells the
-// caller to call Final() (audio after an endpoint belongs to the next utterance). The online
-// CMVN state carries from one utterance of a Recognizer to the next (one speaker per stream).
+// equal that command's 1-best for the same audio and options (fed in the same pieces: the
+// decoder advances after every AcceptWaveform, and with i-vectors each network chunk takes the
+// newest i-vector at that moment, as in Kaldi). Partial() is the best path over the frames
+// decoded so far without final costs. With endpointing, EndpointDetected() tells the caller to
+// call Final() (audio after an endpoint belongs to the next utterance). The online CMVN state
+// and the i-vector adaptation state (when online.conf has --ivector-extraction-config) carry
+// from one utterance of a Recognizer to the next (one speaker per stream), as
+// online2-wav-nnet3-latgen-faster carries them over a speaker's utterances.
 //
 // Samples: int16 values (as int16_t, or as floats in [-32768, 32767]: Kaldi's scale, not [-1, 1]).
 // Word times: seconds from the start of the utterance; a word spans from the frame where the

@@ -5,6 +5,11 @@
 #                      (and checks that it found this kaldiq), then runs it
 #   MODE=pkg_config    compiles examples/nnet_forward/main.cc with `pkg-config --cflags --libs kaldiq`
 #                      from PREFIX (version must be VERSION), then runs it
+#   MODE=stream_wav    configures and builds examples/stream_wav with -DCMAKE_PREFIX_PATH=PREFIX
+#                      (checks that it found this kaldiq); without arguments it must print its usage
+#                      and exit 2; when SHARED_DIR has the audio fixture, it recognises one WAV with
+#                      a model directory made here (testdata/tdnn-seed's final.mdl and graph-tiny,
+#                      the fixture's MFCC / CMVN configs) and must print a final line
 # A run: nnet_forward on testdata/tdnn-seed (first 20 frames of 2 utterances); its input dim, context
 # and output dim must equal what the installed `kaldiq info` prints for the model, and each of the 2
 # utterances must give 20 rows of that output dim.
@@ -38,7 +43,10 @@ endif()
 
 file(REMOVE_RECURSE ${WORK})
 set(example ${SOURCE_DIR}/examples/nnet_forward)
-if(MODE STREQUAL "find_package")
+if(MODE STREQUAL "stream_wav")
+  set(example ${SOURCE_DIR}/examples/stream_wav)
+endif()
+if(MODE STREQUAL "find_package" OR MODE STREQUAL "stream_wav")
   list(JOIN flags " " flags)
   set(configure ${CMAKE_COMMAND} -S ${example} -B ${WORK} -G ${GENERATOR}
       -DCMAKE_PREFIX_PATH=${PREFIX} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX}
@@ -66,6 +74,32 @@ elseif(MODE STREQUAL "pkg_config")
   run(${LAUNCHER} ${CXX} -std=c++17 -O1 ${flags} ${example}/main.cc -o ${WORK}/nnet_forward ${pc})
 else()
   message(FATAL_ERROR "unknown MODE '${MODE}'")
+endif()
+
+if(MODE STREQUAL "stream_wav")
+  execute_process(COMMAND ${WORK}/stream_wav RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "usage: ")
+    message(FATAL_ERROR "stream_wav without arguments: exit ${rc}, expected 2 with its usage:\n${out}${err}")
+  endif()
+  set(audio ${SHARED_DIR}/fixtures/audio)
+  if(NOT EXISTS ${audio}/wav/en029-f1-de00020.wav)
+    message(STATUS "no ${audio}: stream_wav built, not run on audio")
+    return()
+  endif()
+  set(dir ${WORK}/model)
+  file(MAKE_DIRECTORY ${dir}/conf)
+  file(CREATE_LINK ${SOURCE_DIR}/testdata/tdnn-seed/final.mdl ${dir}/final.mdl SYMBOLIC)
+  file(CREATE_LINK ${SOURCE_DIR}/testdata/tdnn-seed/graph-tiny ${dir}/graph SYMBOLIC)
+  file(WRITE ${dir}/frame_subsampling_factor "3\n")
+  file(WRITE ${dir}/conf/online.conf "--feature-type=mfcc\n--mfcc-config=${audio}/conf/mfcc_hires.conf\n"
+       "--cmvn-config=${audio}/conf/online_cmvn.conf\n--global-cmvn-stats=${audio}/extractor/global_cmvn.stats\n")
+  execute_process(COMMAND ${WORK}/stream_wav ${dir} ${audio}/wav/en029-f1-de00020.wav
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "(^|\n)final: ")
+    message(FATAL_ERROR "stream_wav on a fixture WAV: exit ${rc}, no final line:\n${out}${err}")
+  endif()
+  message(STATUS "stream_wav printed:\n${out}")
+  return()
 endif()
 
 # --- run it and check against the installed kaldiq ---

@@ -66,7 +66,7 @@ nnet::LoopedOptions Looped() {
 }
 
 // Feeds the utterance in pieces of `piece` samples; returns all scaled log-likelihoods.
-std::vector<float> Stream(int64_t piece, const feat::OnlineCmvnState* state = nullptr,
+std::vector<float> Stream(int64_t piece, const SpeakerAdaptationState* state = nullptr,
                        std::vector<int32_t>* ready_after_each = nullptr) {
   Fixture& f = Get();
   nnet::LoopedComputer computer(f.model.net, Looped());
@@ -112,9 +112,9 @@ TEST(OnlineNnetDecodable, FramesBecomeReadyWhileStreaming) {
 TEST(OnlineNnetDecodable, SpeakerCmvnStateIsUsed) {
   if (!Have()) GTEST_SKIP() << "../shared/fixtures absent";
   Fixture& f = Get();
-  feat::OnlineCmvnState state(f.info.global_cmvn_stats);
-  state.speaker_cmvn_stats = f.info.global_cmvn_stats;  // some other speaker history
-  state.speaker_cmvn_stats(0, 0) += 1000.0;  // shifts that history's C0 mean
+  SpeakerAdaptationState state(f.info);
+  state.cmvn.speaker_cmvn_stats = f.info.global_cmvn_stats;  // some other speaker history
+  state.cmvn.speaker_cmvn_stats(0, 0) += 1000.0;  // shifts that history's C0 mean
   EXPECT_NE(Stream(1 << 30, &state), Stream(1 << 30));
 }
 

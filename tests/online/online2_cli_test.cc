@@ -2,7 +2,8 @@
 // an utterance that cannot be decoded is reported with a WARNING and skipped; the exit status is
 // 1 when no utterance succeeded. 8 kHz audio for a 16 kHz model names the option; a file
 // shorter than one frame has nothing to decode; a text file is not a WAV; a truncated WAV is
-// decoded with Kaldi's "Truncated file?" warning; stereo audio is decoded from channel 0.
+// decoded with Kaldi's "Truncated file?" warning; stereo audio is decoded from channel 0;
+// i-vector silence weighting other than Kaldi's default (off) is a kUnsupported error.
 // Needs ../shared (the tdnn-seed model, graph and the audio fixture's edge/ files).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -32,7 +33,7 @@ bool Have() {
 
 // Decodes one file as utterance "u"; returns the exit status, *log = stderr. Each test has its
 // own directory: ctest runs the tests of this file in parallel processes.
-int Decode(const std::string& wav, std::string* log) {
+int Decode(const std::string& wav, std::string* log, const std::string& extra = "") {
   const std::string dir = ::testing::TempDir() + "/kq_online2_cli_" +
                           ::testing::UnitTest::GetInstance()->current_test_info()->name();
   std::system(("mkdir -p " + dir).c_str());
@@ -40,7 +41,7 @@ int Decode(const std::string& wav, std::string* log) {
   std::ofstream(dir + "/spk2utt") << "s u\n";
   const std::string cmd =
       "cd " + kAudio + " && " + kKaldiq +
-      " online2-wav-nnet3-latgen-faster --quiet --frames-per-chunk=20 "
+      " online2-wav-nnet3-latgen-faster --quiet --frames-per-chunk=20 " + extra + " "
       "--frame-subsampling-factor=3 --config=conf/online.conf --acoustic-scale=1.0 "
       "--word-symbol-table=" + kSeed + "/graph-pruned/words.txt " + kSeed + "/final.mdl " +
       kSeed + "/graph-pruned/HCLG.fst ark:" + dir + "/spk2utt scp:" + dir + "/wav.scp ark:" +
@@ -100,6 +101,22 @@ TEST(Online2Cli, StereoIsDecodedFromChannelZero) {
   ASSERT_EQ(Decode("edge/en029-f1-de00020-stereo.wav", &stereo), 0) << stereo;
   EXPECT_EQ(Words(stereo), Words(mono));
   EXPECT_EQ(Words(mono), "u UNTIL WE'VE ARRIVED THIS WAS A MAN'S WORLD ");
+}
+
+// Kaldi's silence weighting of the i-vector statistics is not implemented: its options are
+// accepted at their defaults, and any other value is an error rather than silently ignored.
+TEST(Online2Cli, SilenceWeightingOtherThanTheDefaultIsAnError) {
+  if (!Have()) GTEST_SKIP() << "../shared/fixtures absent";
+  std::string log;
+  EXPECT_EQ(Decode("wav/en029-f1-de00020.wav", &log,
+                   "--ivector-silence-weighting.silence-weight=0.001 "
+                   "--ivector-silence-weighting.silence-phones=1:2:3"),
+            1);
+  EXPECT_NE(log.find("is not implemented in kaldiq"), std::string::npos) << log;
+  EXPECT_EQ(Decode("wav/en029-f1-de00020.wav", &log,
+                   "--ivector-silence-weighting.silence-weight=1.0"),
+            0)
+      << log;
 }
 
 }  // namespace

@@ -2,10 +2,11 @@
 // (online2bin/online2-wav-nnet3-latgen-faster.cc): WAVs in, lattices out, simulating streaming.
 // Per speaker (spk2utt order) and utterance: the audio (channel 0) is fed in pieces of
 // --chunk-length seconds (the whole file with --online=false) to the streaming decodable
-// (online/nnet_decodable.h: features → online CMVN → looped network), the decoder advances
-// after every piece, and with --do-endpointing decoding stops at the first endpoint (Kaldi's
-// rules, decode/endpoint.h). The online CMVN state carries over a speaker's utterances as in
-// Kaldi. Lattices are determinized and written without the acoustic scale; with
+// (online/nnet_decodable.h: features → online CMVN and online i-vectors → looped network), the
+// decoder advances after every piece (after InputFinished() for the last one), and with
+// --do-endpointing decoding stops at the first endpoint (Kaldi's rules, decode/endpoint.h). The
+// online CMVN state and the i-vector adaptation state carry over a speaker's utterances as in
+// Kaldi; --online=false estimates one i-vector from the whole utterance (most recent + greedy). Lattices are determinized and written without the acoustic scale; with
 // --word-symbol-table the 1-best words go to stderr. --num-threads decodes speakers in
 // parallel; outputs are written in Kaldi's order and are identical for any thread count.
 #include <algorithm>
@@ -60,10 +61,10 @@ struct Utterance {
 
 template <class FST>
 void DecodeStream(decode::LatticeFasterDecoderTpl<FST>* decoder, const Setup& s,
-                  nnet::LoopedComputer* computer, feat::OnlineCmvnState* cmvn_state,
+                  nnet::LoopedComputer* computer, online::SpeakerAdaptationState* state,
                   Utterance* u) {
-  online::OnlineNnetDecodable dec(s.info, s.info.use_cmvn ? cmvn_state : nullptr, computer,
-                                  s.tid_to_pdf, s.log_priors, s.decodable);
+  online::OnlineNnetDecodable dec(s.info, state, computer, s.tid_to_pdf, s.log_priors,
+                                  s.decodable);
   const float* data = u->wave.data.Row(0);  // Kaldi: channel 0, silently
   const int64_t n = u->wave.NumSamples();
   const int64_t chunk =
@@ -89,7 +90,7 @@ void DecodeStream(decode::LatticeFasterDecoderTpl<FST>* decoder, const Setup& s,
       }
     }
   }
-  if (s.info.use_cmvn) *cmvn_state = dec.CmvnState();
+  *state = dec.AdaptationState();
   u->frames = decoder->NumFramesDecoded();
   KQ_CHECK(u->frames > 0, kInvalidArgument)
       << "no frames to decode (" << n << " samples: shorter than one frame)";
@@ -119,6 +120,19 @@ int RunOnline2WavNnet3LatgenFaster(int argc, char** argv) {
   kaldi::OptionTable table;
   feature_config.Register(&table);
   s.endpoint.Register(&table);
+  // Kaldi's OnlineSilenceWeightingConfig: accepted so that Kaldi's scripts run, but only its
+  // default (every frame weight 1) is implemented; anything else is a clear error.
+  float silence_weight = 1.0f, max_state_duration = -1.0f;
+  std::string silence_phones;
+  table.Register("ivector-silence-weighting.silence-weight", &silence_weight,
+                 "weight on silence in iVector estimation (1.0 = off; kaldiq implements only 1.0)");
+  table.Register("ivector-silence-weighting.silence-phones", &silence_phones,
+                 "(RE weighting in iVector estimation for online decoding) List of integer ids "
+                 "of silence phones, separated by colons (or commas).");
+  table.Register("ivector-silence-weighting.max-state-duration", &max_state_duration,
+                 "(RE weighting in iVector estimation for online decoding) Maximum allowed "
+                 "duration of a single transition-id; runs with durations longer than this will "
+                 "be weighted down to the silence-weight (-1 = off; kaldiq implements only -1).");
   AddOptionTable(app, table);
   nnet::LoopedOptions looped;
   looped.frames_per_chunk = 20;
@@ -161,8 +175,18 @@ int RunOnline2WavNnet3LatgenFaster(int argc, char** argv) {
   app.add_option("lattice-wspecifier", lattice_wspec, "Output lattices")->required();
   return RunGuarded("online2-wav-nnet3-latgen-faster", app, argc, argv, [&]() -> int {
     KQ_CHECK(opts.num_threads >= 1, kInvalidArgument) << "--num-threads must be >= 1";
+    KQ_CHECK(silence_weight == 1.0f && max_state_duration <= 0.0f, kUnsupported)
+        << "--ivector-silence-weighting.silence-weight / .max-state-duration (down-weighting "
+           "silence in the online i-vector statistics) is not implemented in kaldiq; use the "
+           "defaults (1.0 / -1)";
     if (s.chunk_length <= 0.0f) s.online = false;  // Kaldi: all input in one chunk
     s.info = online::FeaturePipelineInfo::Load(feature_config);
+    if (!s.online && s.info.ivector) {
+      // Kaldi: "the same effect as --use-most-recent-ivector=true and
+      // --greedy-ivector-extractor=true": one i-vector from all of the (whole) file.
+      s.info.ivector->use_most_recent_ivector = true;
+      s.info.ivector->greedy_ivector_extractor = true;
+    }
     if (s.do_endpointing) s.silence_phones = s.endpoint.SilencePhones();
 
     nnet::LoadOptions load;
@@ -199,18 +223,18 @@ int RunOnline2WavNnet3LatgenFaster(int argc, char** argv) {
     kaldi::SequentialTokenVectorReader spk2utt(spk2utt_rspec);
     kaldi::RandomAccessTableReader<kaldi::WaveHolder> wav_reader(wav_rspec);
     // A batch of speakers: each speaker's utterances run in order on one worker (the CMVN
-    // state chains them); speakers run in parallel; results are written in spk2utt order.
+    // and i-vector adaptation state chains them); speakers run in parallel; results are written in spk2utt order.
     std::vector<std::vector<Utterance>> batch;
     auto process = [&]() {
       ParallelFor(static_cast<int64_t>(batch.size()), opts.num_threads, [&](int64_t i, int w) {
-        feat::OnlineCmvnState cmvn_state(s.info.global_cmvn_stats);
+        online::SpeakerAdaptationState state(s.info);
         for (Utterance& u : batch[i]) {
           if (!u.error.empty()) continue;
           try {
             if (graph.const_fst) {
-              DecodeStream(const_decoders[w].get(), s, computers[w].get(), &cmvn_state, &u);
+              DecodeStream(const_decoders[w].get(), s, computers[w].get(), &state, &u);
             } else {
-              DecodeStream(vector_decoders[w].get(), s, computers[w].get(), &cmvn_state, &u);
+              DecodeStream(vector_decoders[w].get(), s, computers[w].get(), &state, &u);
             }
           } catch (const Error& e) {
             u.error = "utterance " + u.key + ": " + e.what();
