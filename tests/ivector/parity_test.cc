@@ -20,6 +20,8 @@
 #include <fstream>
 #include <string>
 
+#include "testutil/relative_error.h"
+#include "testutil/scoped_chdir.h"
 #include "ivector/ivector_extract.h"
 #include "ivector/online_ivector_feature.h"
 #include "kaldi/table.h"
@@ -29,35 +31,9 @@ namespace {
 
 const std::string kDir = std::string(KQ_SHARED_DIR) + "/fixtures/audio";
 
-// Kaldi resolves the relative paths inside ivector_extractor.conf against the current
-// directory: run from the fixture directory, and go back afterwards.
-class ScopedChdir {
- public:
-  explicit ScopedChdir(const std::string& dir) {
-    char buf[4096];
-    if (getcwd(buf, sizeof(buf)) != nullptr) old_ = buf;
-    ok_ = chdir(dir.c_str()) == 0;
-  }
-  ~ScopedChdir() {
-    if (!old_.empty() && chdir(old_.c_str()) != 0) std::perror("chdir");
-  }
-  bool ok() const { return ok_; }
+using kaldiq::testing::ScopedChdir;  // relative paths in Kaldi configs (testutil/scoped_chdir.h)
 
- private:
-  std::string old_;
-  bool ok_ = false;
-};
-
-struct Errors {
-  double num = 0, den = 0;
-  void Add(const float* a, const float* b, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      num += double(a[i] - b[i]) * (a[i] - b[i]);
-      den += double(b[i]) * b[i];
-    }
-  }
-  double Rel() const { return den > 0 ? std::sqrt(num / den) : 0.0; }
-};
+using Errors = kaldiq::testing::RelativeError;
 
 void CheckParity(const std::string& spk2utt, const std::string& reference, bool adapted) {
   ScopedChdir cd(kDir);

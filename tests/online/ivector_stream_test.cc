@@ -36,6 +36,8 @@
 #include <string>
 #include <vector>
 
+#include "testutil/relative_error.h"
+#include "testutil/scoped_chdir.h"
 #include "feat/feature_computer.h"
 #include "feat/online_feature.h"
 #include "ivector_seed_model.h"
@@ -63,24 +65,7 @@ bool Have() {
          stat((kSeed + "/graph-pruned/HCLG.fst").c_str(), &st) == 0;
 }
 
-// The extractor config's paths are relative to the fixture directory (Kaldi opens them
-// relative to the working directory).
-class ScopedChdir {
- public:
-  explicit ScopedChdir(const std::string& dir) {
-    char buf[4096];
-    if (getcwd(buf, sizeof(buf)) != nullptr) old_ = buf;
-    ok_ = chdir(dir.c_str()) == 0;
-  }
-  ~ScopedChdir() {
-    if (!old_.empty() && chdir(old_.c_str()) != 0) std::perror("chdir");
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::string old_;
-  bool ok_ = false;
-};
+using kaldiq::testing::ScopedChdir;  // relative paths in Kaldi configs (testutil/scoped_chdir.h)
 
 FeaturePipelineInfo LoadInfo() {
   FeaturePipelineConfig c;
@@ -98,16 +83,7 @@ kaldi::WaveData Wave(const std::string& utt) {
   return w;
 }
 
-struct Errors {
-  double num = 0, den = 0;
-  void Add(const float* a, const float* b, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      num += double(a[i] - b[i]) * (a[i] - b[i]);
-      den += double(b[i]) * b[i];
-    }
-  }
-  double Rel() const { return den > 0 ? std::sqrt(num / den) : 0.0; }
-};
+using Errors = kaldiq::testing::RelativeError;
 
 void CheckIvectorParity(const std::string& spk2utt, const std::string& reference, bool adapted) {
   ScopedChdir cd(kAudio);
